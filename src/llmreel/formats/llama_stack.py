@@ -190,6 +190,16 @@ def wire_response(req: Request, resp: dict[str, Any], path: str, raw: bool) -> R
                 events=_raw_sse(body),
             )
         return Response(status=200, headers={"content-type": "application/json"}, body=body)
+    if req.method == "GET":
+        # List endpoints: some recorder versions stored the page items as a "stream".
+        if isinstance(body, list):
+            data = [_data(i) for i in body]
+            wire: Any = (
+                {"models": data} if endpoint == "/api/tags" else {"object": "list", "data": data}
+            )
+        else:
+            wire = _data(body)
+        return Response(status=200, headers={"content-type": "application/json"}, body=wire)
     if streaming:
         if not isinstance(body, list):
             raise _fail(path, "response.is_streaming is true but response.body is not a list")
@@ -201,19 +211,27 @@ def wire_response(req: Request, resp: dict[str, Any], path: str, raw: bool) -> R
                 stream="ndjson",
                 events=events,
             )
-        events = [Event(t=0.0, data=_json(_data(i))) for i in body]
-        events.append(Event(t=0.0, data="[DONE]"))
+        events = []
+        for item in body:
+            data = _data(item)
+            # Responses API streams name each event after its type; chat streams don't.
+            name = (
+                data.get("type")
+                if endpoint.endswith("/responses") and isinstance(data, dict)
+                else None
+            )
+            events.append(Event(t=0.0, data=_json(data), event=name))
+        if not endpoint.endswith("/responses"):
+            events.append(Event(t=0.0, data="[DONE]"))
         return Response(
             status=200, headers={"content-type": "text/event-stream"}, stream="sse", events=events
         )
     if isinstance(body, list):
-        # Model lists: the SDK pages over {"object": "list", "data": [...]}.
-        data = [_data(i) for i in body]
-        if endpoint == "/api/tags":
-            wire: Any = {"models": data}
-        else:
-            wire = {"object": "list", "data": data}
-        return Response(status=200, headers={"content-type": "application/json"}, body=wire)
+        return Response(
+            status=200,
+            headers={"content-type": "application/json"},
+            body={"object": "list", "data": [_data(i) for i in body]},
+        )
     data = _data(body)
     return Response(status=200, headers={"content-type": "application/json"}, body=data)
 

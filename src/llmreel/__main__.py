@@ -1,0 +1,5 @@
+"""``python -m llmreel`` runs the command line."""
+
+from llmreel.cli import main
+
+main()

@@ -22,6 +22,7 @@ import orjson
 
 from llmreel.exceptions import ConfigError
 from llmreel.interaction import Request
+from llmreel.providers import IGNORED_QUERY
 
 __all__ = [
     "DEFAULT_IGNORED_QUERY",
@@ -33,23 +34,10 @@ __all__ = [
 ]
 
 # Query parameters that carry credentials or per-call noise on the providers we
-# know: Gemini's `key`, Azure's `api-key`, generic tokens. They never take part
-# in a match and are redacted on disk.
-DEFAULT_IGNORED_QUERY = frozenset(
-    {
-        "key",
-        "api_key",
-        "api-key",
-        "apikey",
-        "access_token",
-        "token",
-        "sig",
-        "signature",
-        "x-goog-api-key",
-        "request_id",
-        "client_request_id",
-    }
-)
+# know (Gemini's `key`, Azure's `api-key`, generic tokens; see llmreel.providers,
+# which says which provider each comes from). They never take part in a match
+# and are redacted on disk.
+DEFAULT_IGNORED_QUERY = IGNORED_QUERY
 
 
 def _canon(value: Any) -> Any:
@@ -201,8 +189,12 @@ def parse_normalizer(spec: str | Normalizer | Callable[[Any], Any]) -> Normalize
             f"normalizer {spec!r} needs an argument: 'ignore:PATH', 'drop:FIELD', "
             f"'round:DIGITS' or 'redact:PATH'."
         )
+    if kind in ("ignore", "redact"):
+        try:
+            parts = _split_path(arg)
+        except ConfigError as exc:
+            raise ConfigError(f"normalizer {spec!r}: {exc}") from None
     if kind == "ignore":
-        parts = _split_path(arg)
 
         def ignore(body: Any) -> Any:
             out = copy.deepcopy(body)
@@ -211,7 +203,6 @@ def parse_normalizer(spec: str | Normalizer | Callable[[Any], Any]) -> Normalize
 
         return Normalizer(f"ignore:{arg}", ignore)
     if kind == "redact":
-        parts = _split_path(arg)
 
         def redact(body: Any) -> Any:
             out = copy.deepcopy(body)

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +41,16 @@ log = logging.getLogger("llmreel")
 # pays for itself on large ones.
 INDEX_THRESHOLD = 200
 _SUFFIXES = (".json", ".txt")
+# Temp files of writes in flight are ".<name>.<random>.partial"; one left behind by a
+# writer that died (SIGKILL, power loss) is removed once it is older than this.
+_TEMP_SUFFIX = ".partial"
+STALE_TEMP_SECONDS = 60.0
 _NAME_OK = re.compile(r"^[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*$")
 
 
 def validate_cassette_name(name: str) -> str:
     """A relative cassette name that cannot escape its directory, or an error saying why."""
-    text = name.strip().replace("\\", "/").strip("/")
+    text = name.strip().replace("\\", "/").rstrip("/")
     if (
         not text
         or len(text) > 200
@@ -131,6 +136,8 @@ class Cassette:
             with it:
                 for d in it:
                     if d.name.startswith("."):
+                        if d.name.endswith(_TEMP_SUFFIX):
+                            _remove_if_stale(d)
                         continue
                     try:
                         if d.is_dir():
@@ -421,6 +428,15 @@ class Cassette:
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
+
+
+def _remove_if_stale(d: os.DirEntry[str]) -> None:
+    """Delete a writer's leftover temp file; a fresh one may belong to a live writer."""
+    try:
+        if time.time() - d.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS:
+            os.unlink(d.path)
+    except OSError:
+        pass  # read-only directory or already gone: it is ignored either way
 
 
 def _stored_error(path: Path, error: str) -> RecordingFileError:

@@ -134,6 +134,11 @@ class Engine:
         seq = self.cassette.sequence(key)
         if not seq:
             seq = self.cassette.any_body_sequence(path_key)
+        if self.test_id is not None and len(seq) > 1:
+            # llama-stack keeps one file per (request, test): the test id picks among them.
+            mine = [e for e in seq if e.test_id == self.test_id]
+            if mine:
+                seq = mine
         return (seq[n] if n < len(seq) else None), len(seq)
 
     def decide(self, request: Request) -> Decision:

@@ -102,9 +102,15 @@ def _ollama_plan(endpoint: str, body: dict[str, Any], expected: Any, doc: dict[s
     if endpoint == "/api/embeddings" and "input" in body:
         name = "embed"
     else:
-        name = {"/api/generate": "generate", "/api/chat": "chat", "/api/embeddings": "embeddings",
-                "/api/tags": "list", "/api/ps": "ps", "/api/pull": "pull",
-                "/api/show": "show"}[endpoint]
+        name = {
+            "/api/generate": "generate",
+            "/api/chat": "chat",
+            "/api/embeddings": "embeddings",
+            "/api/tags": "list",
+            "/api/ps": "ps",
+            "/api/pull": "pull",
+            "/api/show": "show",
+        }[endpoint]
     kwargs: dict[str, Any] = {} if name in ("list", "ps") else body
     if name == "pull" and not kwargs:
         kwargs = {"model": "any-model"}

@@ -20,9 +20,7 @@ import llama_stack_calls as calls
 import llmreel
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-FILES = sorted(
-    [*SHARED.glob("conformance/llama-stack/*/*.json"), *SHARED.glob("seed/*.txt")]
-)
+FILES = sorted([*SHARED.glob("conformance/llama-stack/*/*.json"), *SHARED.glob("seed/*.txt")])
 BASE = "http://0.0.0.0:11434"
 
 

@@ -15,8 +15,11 @@ from typing import Any
 import ollama
 import openai.types as ot
 import pytest
-from openai.types.responses import ResponseCompletedEvent, ResponseCreatedEvent
-from openai.types.responses import ResponseTextDeltaEvent
+from openai.types.responses import (
+    ResponseCompletedEvent,
+    ResponseCreatedEvent,
+    ResponseTextDeltaEvent,
+)
 
 import llama_stack_calls as calls
 import llmreel
@@ -26,16 +29,31 @@ BASE = "http://127.0.0.1:11434"
 
 def _typed(obj: Any) -> dict[str, Any]:
     cls = type(obj)
-    return {"__type__": f"{cls.__module__}.{cls.__qualname__}",
-            "__data__": obj.model_dump(mode="json")}
+    return {
+        "__type__": f"{cls.__module__}.{cls.__qualname__}",
+        "__data__": obj.model_dump(mode="json"),
+    }
 
 
-def _record(url: str, endpoint: str, body: dict[str, Any], response: Any, *,
-            streaming: bool, test_id: str | None = "tests/t.py::test_x") -> dict[str, Any]:
+def _record(
+    url: str,
+    endpoint: str,
+    body: dict[str, Any],
+    response: Any,
+    *,
+    streaming: bool,
+    test_id: str | None = "tests/t.py::test_x",
+) -> dict[str, Any]:
     return {
         "test_id": test_id,
-        "request": {"method": "POST", "url": url, "headers": {}, "body": body,
-                    "endpoint": endpoint, "model": body.get("model", "")},
+        "request": {
+            "method": "POST",
+            "url": url,
+            "headers": {},
+            "body": body,
+            "endpoint": endpoint,
+            "model": body.get("model", ""),
+        },
         "response": {"body": response, "is_streaming": streaming},
         "id_normalization_mapping": {},
     }
@@ -43,63 +61,143 @@ def _record(url: str, endpoint: str, body: dict[str, Any], response: Any, *,
 
 def _chat_response(text: str, done: bool) -> ollama.ChatResponse:
     return ollama.ChatResponse(
-        model="llama3.2:3b", created_at="1970-01-01T00:00:00.000000Z", done=done,
-        done_reason="stop" if done else None, total_duration=0 if done else None,
+        model="llama3.2:3b",
+        created_at="1970-01-01T00:00:00.000000Z",
+        done=done,
+        done_reason="stop" if done else None,
+        total_duration=0 if done else None,
         message=ollama.Message(role="assistant", content=text),
     )
 
 
 def _variants() -> dict[str, dict[str, Any]]:
     emb = ot.CreateEmbeddingResponse(
-        data=[ot.Embedding(embedding=[0.1, -0.25, 0.3333333432674408], index=0,
-                           object="embedding")],
-        model="all-minilm", object="list",
+        data=[
+            ot.Embedding(embedding=[0.1, -0.25, 0.3333333432674408], index=0, object="embedding")
+        ],
+        model="all-minilm",
+        object="list",
         usage={"prompt_tokens": 2, "total_tokens": 2},  # type: ignore[arg-type]
     )
-    chat_body = {"model": "llama3.2:3b", "messages": [{"role": "user", "content": "Hi"}],
-                 "stream": True, "options": {"temperature": 0.0}, "format": None,
-                 "keep_alive": None}
-    created = ResponseCreatedEvent.model_validate({
-        "type": "response.created", "sequence_number": 0,
-        "response": {"id": "resp_1", "object": "response", "created_at": 0, "model": "gpt-4o",
-                     "output": [], "parallel_tool_calls": True, "tool_choice": "auto",
-                     "tools": [], "status": "in_progress"}})
-    delta = ResponseTextDeltaEvent.model_validate({
-        "type": "response.output_text.delta", "sequence_number": 1, "item_id": "msg_1",
-        "output_index": 0, "content_index": 0, "delta": "Hello", "logprobs": []})
-    completed = ResponseCompletedEvent.model_validate({
-        "type": "response.completed", "sequence_number": 2,
-        "response": {"id": "resp_1", "object": "response", "created_at": 0, "model": "gpt-4o",
-                     "output": [], "parallel_tool_calls": True, "tool_choice": "auto",
-                     "tools": [], "status": "completed"}})
+    chat_body = {
+        "model": "llama3.2:3b",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "stream": True,
+        "options": {"temperature": 0.0},
+        "format": None,
+        "keep_alive": None,
+    }
+    created = ResponseCreatedEvent.model_validate(
+        {
+            "type": "response.created",
+            "sequence_number": 0,
+            "response": {
+                "id": "resp_1",
+                "object": "response",
+                "created_at": 0,
+                "model": "gpt-4o",
+                "output": [],
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+                "status": "in_progress",
+            },
+        }
+    )
+    delta = ResponseTextDeltaEvent.model_validate(
+        {
+            "type": "response.output_text.delta",
+            "sequence_number": 1,
+            "item_id": "msg_1",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": "Hello",
+            "logprobs": [],
+        }
+    )
+    completed = ResponseCompletedEvent.model_validate(
+        {
+            "type": "response.completed",
+            "sequence_number": 2,
+            "response": {
+                "id": "resp_1",
+                "object": "response",
+                "created_at": 0,
+                "model": "gpt-4o",
+                "output": [],
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+                "status": "completed",
+            },
+        }
+    )
     model = ot.Model(id="llama3.2:3b", created=0, object="model", owned_by="library")
     return {
         "openai-embeddings-default-base64": _record(
-            "http://0.0.0.0:11434/v1/v1/embeddings", "/v1/embeddings",
-            {"model": "all-minilm", "input": ["hello"]}, _typed(emb), streaming=False),
+            "http://0.0.0.0:11434/v1/v1/embeddings",
+            "/v1/embeddings",
+            {"model": "all-minilm", "input": ["hello"]},
+            _typed(emb),
+            streaming=False,
+        ),
         "openai-chat-extra-body": _record(
-            "http://0.0.0.0:11434/v1/v1/chat/completions", "/v1/chat/completions",
-            {"model": "m", "messages": [{"role": "user", "content": "x"}],
-             "extra_body": {"top_k": 1}},
-            _typed(ot.chat.ChatCompletion.model_validate({
-                "id": "rec-1", "object": "chat.completion", "created": 0, "model": "m",
-                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                             "message": {"role": "assistant", "content": "y"}}]})),
-            streaming=False),
+            "http://0.0.0.0:11434/v1/v1/chat/completions",
+            "/v1/chat/completions",
+            {
+                "model": "m",
+                "messages": [{"role": "user", "content": "x"}],
+                "extra_body": {"top_k": 1},
+            },
+            _typed(
+                ot.chat.ChatCompletion.model_validate(
+                    {
+                        "id": "rec-1",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": "m",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "logprobs": None,
+                                "message": {"role": "assistant", "content": "y"},
+                            }
+                        ],
+                    }
+                )
+            ),
+            streaming=False,
+        ),
         "ollama-chat-stream": _record(
-            "http://localhost:11434/api/chat", "/api/chat", chat_body,
+            "http://localhost:11434/api/chat",
+            "/api/chat",
+            chat_body,
             [_typed(_chat_response("Hel", False)), _typed(_chat_response("lo", True))],
-            streaming=True),
+            streaming=True,
+        ),
         "ollama-chat": _record(
-            "http://localhost:11434/api/chat", "/api/chat", {**chat_body, "stream": False},
-            _typed(_chat_response("Hello", True)), streaming=False),
+            "http://localhost:11434/api/chat",
+            "/api/chat",
+            {**chat_body, "stream": False},
+            _typed(_chat_response("Hello", True)),
+            streaming=False,
+        ),
         "openai-responses-stream": _record(
-            "http://0.0.0.0:11434/v1/v1/responses", "/v1/responses",
+            "http://0.0.0.0:11434/v1/v1/responses",
+            "/v1/responses",
             {"model": "gpt-4o", "input": "Hi", "stream": True},
-            [_typed(created), _typed(delta), _typed(completed)], streaming=True),
+            [_typed(created), _typed(delta), _typed(completed)],
+            streaming=True,
+        ),
         "openai-models-as-stream": _record(
-            "http://0.0.0.0:11434/v1/v1/models", "/v1/models", {}, [_typed(model)],
-            streaming=True, test_id=None),
+            "http://0.0.0.0:11434/v1/v1/models",
+            "/v1/models",
+            {},
+            [_typed(model)],
+            streaming=True,
+            test_id=None,
+        ),
     }
 
 
@@ -120,8 +218,14 @@ def test_variant_replays_through_its_sdk(name: str, is_async: bool, tmp_path: Pa
 def test_models_list_recorded_without_v1_base_answers_both_paths(tmp_path: Path) -> None:
     """A url of /v1/models means the client's base had no /v1: the wire path was /models."""
     model = ot.Model(id="qwen", created=1, object="model", owned_by="llamacpp")
-    doc = _record("http://localhost:8080/v1/models", "/v1/models", {}, [_typed(model)],
-                  streaming=False, test_id=None)
+    doc = _record(
+        "http://localhost:8080/v1/models",
+        "/v1/models",
+        {},
+        [_typed(model)],
+        streaming=False,
+        test_id=None,
+    )
     (tmp_path / "models.json").write_text(json.dumps(doc))
     import openai
 

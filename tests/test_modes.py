@@ -48,8 +48,9 @@ def test_environment_chooses_mode_and_directory(
     assert len(list((tmp_path / "chat").glob("*.json"))) == 1
 
 
-def test_live_mode_passes_through_and_writes_nothing(tmp_path: Path,
-                                                     faulty: FaultyUpstream) -> None:
+def test_live_mode_passes_through_and_writes_nothing(
+    tmp_path: Path, faulty: FaultyUpstream
+) -> None:
     client = openai.OpenAI(base_url=f"{faulty.base_url}/v1", api_key="x")
     with llmreel.use_cassette(tmp_path / "c", mode="live") as session:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
@@ -57,8 +58,9 @@ def test_live_mode_passes_through_and_writes_nothing(tmp_path: Path,
     assert not (tmp_path / "c").exists()
 
 
-def test_decorator_works_on_sync_and_async_functions(tmp_path: Path,
-                                                     faulty: FaultyUpstream) -> None:
+def test_decorator_works_on_sync_and_async_functions(
+    tmp_path: Path, faulty: FaultyUpstream
+) -> None:
     import asyncio
 
     @llmreel.use_cassette(tmp_path, mode="record-if-missing")
@@ -70,8 +72,7 @@ def test_decorator_works_on_sync_and_async_functions(tmp_path: Path,
     @llmreel.use_cassette(tmp_path, mode="replay")
     async def async_call() -> str:
         c = openai.AsyncOpenAI(base_url=f"{faulty.base_url}/v1", api_key="x")
-        r = await c.chat.completions.create(model="m",
-                                            messages=[{"role": "user", "content": "a"}])
+        r = await c.chat.completions.create(model="m", messages=[{"role": "user", "content": "a"}])
         return str(r.choices[0].message.content)
 
     first = sync_call()

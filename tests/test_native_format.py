@@ -15,18 +15,27 @@ SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_982269f9e6
 
 
 def _stream_interaction() -> Interaction:
-    events = [Event(t=0.01 * i, data=json.dumps({"i": i, "text": f"tok{i}"},
-                                                separators=(",", ":"))) for i in range(5)]
+    events = [
+        Event(t=0.01 * i, data=json.dumps({"i": i, "text": f"tok{i}"}, separators=(",", ":")))
+        for i in range(5)
+    ]
     events.append(Event(t=0.06, data="[DONE]"))
     events.insert(1, Event(t=0.011, comment="keep-alive"))
     events.insert(2, Event(t=0.012, event="ping", id="7", data='{"a": 1}'))  # not compact JSON
     return Interaction(
-        request=Request(method="POST", url="http://h/v1/chat/completions",
-                        path="/v1/chat/completions", headers={"content-type": "application/json"},
-                        body={"model": "m", "stream": True}),
-        response=Response(status=200, headers={"content-type": "text/event-stream"},
-                          stream="sse", events=events),
-        key="k" * 64, position=0, recorded_at="2026-11-25T00:00:00+00:00",
+        request=Request(
+            method="POST",
+            url="http://h/v1/chat/completions",
+            path="/v1/chat/completions",
+            headers={"content-type": "application/json"},
+            body={"model": "m", "stream": True},
+        ),
+        response=Response(
+            status=200, headers={"content-type": "text/event-stream"}, stream="sse", events=events
+        ),
+        key="k" * 64,
+        position=0,
+        recorded_at="2026-11-25T00:00:00+00:00",
     )
 
 
@@ -66,11 +75,16 @@ def test_newer_format_version_fails_with_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "words"),
-    [(b"", "empty"), (b'{"llmreel":1,"request":', "truncated"), (b"\xff\xfe", "not valid JSON"),
-     (b'{"llmreel":1,"request":[],"response":{}}', "request should be dict")],
+    [
+        (b"", "empty"),
+        (b'{"llmreel":1,"request":', "truncated"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b'{"llmreel":1,"request":[],"response":{}}', "request should be dict"),
+    ],
 )
-def test_damaged_files_name_the_file_and_the_problem(tmp_path: Path, content: bytes,
-                                                     words: str) -> None:
+def test_damaged_files_name_the_file_and_the_problem(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
     path = tmp_path / "bad.json"
     path.write_bytes(content)
     with pytest.raises(llmreel.RecordingFileError) as err:

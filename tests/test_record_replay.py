@@ -37,19 +37,35 @@ def _dump(obj: Any) -> Any:
 def _openai_calls(model: str) -> dict[str, Callable[[openai.OpenAI], Any]]:
     return {
         "chat": lambda c: c.chat.completions.create(
-            model=model, messages=MESSAGES, max_tokens=8, temperature=0),  # type: ignore[arg-type]
-        "chat-stream": lambda c: list(c.chat.completions.create(
-            model=model, messages=MESSAGES, max_tokens=8, temperature=0,  # type: ignore[arg-type]
-            stream=True, stream_options={"include_usage": True})),
+            model=model, messages=MESSAGES, max_tokens=8, temperature=0
+        ),  # type: ignore[arg-type]
+        "chat-stream": lambda c: list(
+            c.chat.completions.create(
+                model=model,
+                messages=MESSAGES,
+                max_tokens=8,
+                temperature=0,  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        ),
         "completion": lambda c: c.completions.create(
-            model=model, prompt="The sky is", max_tokens=6, temperature=0),
-        "completion-stream": lambda c: list(c.completions.create(
-            model=model, prompt="The sky is", max_tokens=6, temperature=0, stream=True)),
+            model=model, prompt="The sky is", max_tokens=6, temperature=0
+        ),
+        "completion-stream": lambda c: list(
+            c.completions.create(
+                model=model, prompt="The sky is", max_tokens=6, temperature=0, stream=True
+            )
+        ),
         "embeddings": lambda c: c.embeddings.create(model=model, input=["hello world"]),
         "responses": lambda c: c.responses.create(
-            model=model, input="Say hi", max_output_tokens=8, temperature=0),
-        "responses-stream": lambda c: list(c.responses.create(
-            model=model, input="Say hi", max_output_tokens=8, temperature=0, stream=True)),
+            model=model, input="Say hi", max_output_tokens=8, temperature=0
+        ),
+        "responses-stream": lambda c: list(
+            c.responses.create(
+                model=model, input="Say hi", max_output_tokens=8, temperature=0, stream=True
+            )
+        ),
     }
 
 
@@ -81,8 +97,12 @@ def test_async_openai_stream_record_then_replay(
 
     async def run() -> Any:
         stream = await client.chat.completions.create(
-            model=llamacpp_running.model, messages=MESSAGES,  # type: ignore[arg-type]
-            max_tokens=8, temperature=0, stream=True)
+            model=llamacpp_running.model,
+            messages=MESSAGES,  # type: ignore[arg-type]
+            max_tokens=8,
+            temperature=0,
+            stream=True,
+        )
         return [c.model_dump(mode="json") async for c in stream]
 
     async def record() -> Any:
@@ -109,9 +129,12 @@ def test_anthropic_messages_record_then_replay(
     client = anthropic.Anthropic(base_url=llamacpp_running.base_url, api_key="sk-ant-test")
 
     def call() -> Any:
-        out = client.messages.create(model=llamacpp_running.model, max_tokens=8,
-                                     messages=[{"role": "user", "content": "Say hi"}],
-                                     stream=stream)
+        out = client.messages.create(
+            model=llamacpp_running.model,
+            max_tokens=8,
+            messages=[{"role": "user", "content": "Say hi"}],
+            stream=stream,
+        )
         return [e.model_dump(mode="json") for e in out] if stream else out.model_dump(mode="json")
 
     with llmreel.use_cassette(tmp_path, mode="record"):
@@ -122,8 +145,9 @@ def test_anthropic_messages_record_then_replay(
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-@pytest.mark.parametrize("call", ["chat", "chat-stream", "generate", "generate-stream",
-                                  "embed", "list"])
+@pytest.mark.parametrize(
+    "call", ["chat", "chat-stream", "generate", "generate-stream", "embed", "list"]
+)
 def test_ollama_native_record_then_replay(
     call: str, is_async: bool, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
@@ -131,8 +155,7 @@ def test_ollama_native_record_then_replay(
         "chat": {"model": "llama3.2", "messages": MESSAGES},
         "chat-stream": {"model": "llama3.2", "messages": MESSAGES, "stream": True},
         "generate": {"model": "llama3.2", "prompt": "Why is the sky blue?"},
-        "generate-stream": {"model": "llama3.2", "prompt": "Why is the sky blue?",
-                            "stream": True},
+        "generate-stream": {"model": "llama3.2", "prompt": "Why is the sky blue?", "stream": True},
         "embed": {"model": "all-minilm", "input": ["a", "b"]},
         "list": {},
     }[call]
@@ -141,6 +164,7 @@ def test_ollama_native_record_then_replay(
 
     def run() -> Any:
         if is_async:
+
             async def go() -> Any:
                 client = ollama.AsyncClient(host=fake_ollama.base_url)
                 try:
@@ -148,6 +172,7 @@ def test_ollama_native_record_then_replay(
                     return [_dump(x) async for x in out] if streamed else _dump(out)
                 finally:
                     await client._client.aclose()
+
             return asyncio.run(go())
         sync_client = ollama.Client(host=fake_ollama.base_url)
         with sync_client._client:
@@ -172,9 +197,11 @@ def test_first_streamed_chunk_reaches_caller_before_upstream_finishes(
 ) -> None:
     """Record mode never buffers: with events 100 ms apart, the first arrives long before
     the last was sent, and the recording keeps every event with its arrival time."""
-    client = openai.OpenAI(base_url=f"{faulty.base_url}/v1", api_key="x",
-                           default_headers={"X-Fault": "slow", "X-Fault-Events": "8",
-                                            "X-Fault-Delay-Ms": "100"})
+    client = openai.OpenAI(
+        base_url=f"{faulty.base_url}/v1",
+        api_key="x",
+        default_headers={"X-Fault": "slow", "X-Fault-Events": "8", "X-Fault-Delay-Ms": "100"},
+    )
     with llmreel.use_cassette(tmp_path, mode="record"):
         start = time.perf_counter()
         stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
@@ -189,9 +216,11 @@ def test_first_streamed_chunk_reaches_caller_before_upstream_finishes(
 
 
 def test_replay_paced_at_recorded_timing(faulty: FaultyUpstream, tmp_path: Path) -> None:
-    client = openai.OpenAI(base_url=f"{faulty.base_url}/v1", api_key="x",
-                           default_headers={"X-Fault": "slow", "X-Fault-Events": "4",
-                                            "X-Fault-Delay-Ms": "80"})
+    client = openai.OpenAI(
+        base_url=f"{faulty.base_url}/v1",
+        api_key="x",
+        default_headers={"X-Fault": "slow", "X-Fault-Events": "4", "X-Fault-Delay-Ms": "80"},
+    )
 
     def run(pace: Any) -> float:
         with llmreel.use_cassette(tmp_path, mode="record-if-missing", pace=pace):
@@ -210,8 +239,9 @@ def test_replay_paced_at_recorded_timing(faulty: FaultyUpstream, tmp_path: Path)
 
 
 @pytest.mark.parametrize("lib", ["httpx", "httpx2"])
-def test_explicit_transports_record_and_replay(lib: str, faulty: FaultyUpstream,
-                                               tmp_path: Path) -> None:
+def test_explicit_transports_record_and_replay(
+    lib: str, faulty: FaultyUpstream, tmp_path: Path
+) -> None:
     mod: Any = httpx if lib == "httpx" else httpx2
     sync_cls = llmreel.HttpxTransport if lib == "httpx" else llmreel.Httpx2Transport
     async_cls = llmreel.AsyncHttpxTransport if lib == "httpx" else llmreel.AsyncHttpx2Transport
@@ -251,19 +281,30 @@ def test_clients_created_before_the_cassette_are_intercepted(
     assert len(faulty.received) == n + 1
 
 
-def test_requests_in_other_threads_are_intercepted(faulty: FaultyUpstream,
-                                                   tmp_path: Path) -> None:
+def test_requests_in_other_threads_are_intercepted(faulty: FaultyUpstream, tmp_path: Path) -> None:
     import concurrent.futures
 
     client = openai.OpenAI(base_url=f"{faulty.base_url}/v1", api_key="x")
     prompts = [[{"role": "user", "content": f"question {i}"}] for i in range(8)]
-    with llmreel.use_cassette(tmp_path, mode="record") as rec, \
-            concurrent.futures.ThreadPoolExecutor(4) as pool:
-        live = list(pool.map(lambda m: client.chat.completions.create(
-            model="m", messages=m).model_dump(), prompts))
+    with (
+        llmreel.use_cassette(tmp_path, mode="record") as rec,
+        concurrent.futures.ThreadPoolExecutor(4) as pool,
+    ):
+        live = list(
+            pool.map(
+                lambda m: client.chat.completions.create(model="m", messages=m).model_dump(),
+                prompts,
+            )
+        )
     assert rec.recorded == 8
-    with llmreel.use_cassette(tmp_path, mode="replay") as rep, \
-            concurrent.futures.ThreadPoolExecutor(4) as pool:
-        again = list(pool.map(lambda m: client.chat.completions.create(
-            model="m", messages=m).model_dump(), prompts))
+    with (
+        llmreel.use_cassette(tmp_path, mode="replay") as rep,
+        concurrent.futures.ThreadPoolExecutor(4) as pool,
+    ):
+        again = list(
+            pool.map(
+                lambda m: client.chat.completions.create(model="m", messages=m).model_dump(),
+                prompts,
+            )
+        )
     assert again == live and rep.played == 8

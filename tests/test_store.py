@@ -14,10 +14,15 @@ from llmreel.store import cassette_path
 
 
 def _inter(prompt: str, answer: str) -> tuple[Request, Response]:
-    req = Request(method="POST", url="http://x/v1/chat/completions", path="/v1/chat/completions",
-                  body={"model": "m", "messages": [{"role": "user", "content": prompt}]})
-    return req, Response(status=200, headers={"content-type": "application/json"},
-                         body={"answer": answer})
+    req = Request(
+        method="POST",
+        url="http://x/v1/chat/completions",
+        path="/v1/chat/completions",
+        body={"model": "m", "messages": [{"role": "user", "content": prompt}]},
+    )
+    return req, Response(
+        status=200, headers={"content-type": "application/json"}, body={"answer": answer}
+    )
 
 
 def _record(root: Path, prompt: str, answer: str, engine: Engine | None = None) -> bool:
@@ -50,7 +55,10 @@ def test_identical_requests_form_an_ordered_sequence(tmp_path: Path) -> None:
         d.recorder.finish()
     replay = Engine(Cassette(tmp_path), "replay")
     assert [_replay(replay, "same") for _ in range(3)] == [
-        {"answer": "first"}, {"answer": "second"}, {"answer": "third"}]
+        {"answer": "first"},
+        {"answer": "second"},
+        {"answer": "third"},
+    ]
     with pytest.raises(llmreel.SequenceExhaustedError) as err:
         _replay(replay, "same")
     assert "holds only 3" in str(err.value) and "repeat" in str(err.value)
@@ -111,8 +119,7 @@ def _worker(root: str, worker: int, n: int) -> None:
 def test_concurrent_processes_and_threads_lose_nothing(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_worker, args=(str(tmp_path), w, 5)) for w in range(3)]
-    threads = [threading.Thread(target=_worker, args=(str(tmp_path), 10 + w, 5))
-               for w in range(3)]
+    threads = [threading.Thread(target=_worker, args=(str(tmp_path), 10 + w, 5)) for w in range(3)]
     for p in procs:
         p.start()
     for t in threads:
@@ -128,8 +135,7 @@ def test_concurrent_processes_and_threads_lose_nothing(tmp_path: Path) -> None:
     # 6 workers x 5 distinct keys, plus one shared key that every worker called 5 times:
     # each call replayed its position or recorded at the first free one, so positions are
     # 0..N-1 with no gap and no duplicate, and at least 5 (one worker's whole sequence).
-    distinct = [e for e in cassette.entries() if "shared" not in str(
-        cassette.load(e).request.body)]
+    distinct = [e for e in cassette.entries() if "shared" not in str(cassette.load(e).request.body)]
     assert len(distinct) == 30
     shared = cassette.sequence(Matcher().key(_inter("shared", "")[0]))
     assert [e.pos for e in shared] == list(range(len(shared)))

@@ -39,7 +39,12 @@ from urllib.parse import urlsplit
 import orjson
 
 from llmreel.formats import llama_stack
-from llmreel.formats.llama_stack_hash import Generation, expected_name, request_hash
+from llmreel.formats.llama_stack_hash import (
+    Generation,
+    candidate_names,
+    expected_name,
+    request_hash,
+)
 from llmreel.interaction import Interaction
 
 __all__ = [
@@ -228,7 +233,9 @@ def _error_fields(inter: Interaction, call: _Call) -> dict[str, Any]:
         }
     else:
         err = body.get("error", body) if isinstance(body, dict) else body
-        kind = _OPENAI_ERRORS.get(status, "InternalServerError" if status >= 500 else "APIStatusError")
+        kind = _OPENAI_ERRORS.get(
+            status, "InternalServerError" if status >= 500 else "APIStatusError"
+        )
         message = f"Error code: {status} - {body!r}"
         data = {
             "category": "provider_sdk",
@@ -311,6 +318,8 @@ def provenance(doc: dict[str, Any], inter: Interaction) -> dict[str, Any]:
     resp_doc = doc.get("response") if isinstance(doc.get("response"), dict) else {}
     assert isinstance(req_doc, dict) and isinstance(resp_doc, dict)
     out: dict[str, Any] = {"generation": "2026" if "test_id" in doc else "v0.2"}
+    if inter.path:
+        out["file"] = Path(inter.path).name
     if "test_id" in doc:
         out["test_id"] = doc.get("test_id")
     if "id_normalization_mapping" in doc:
@@ -327,14 +336,15 @@ def provenance(doc: dict[str, Any], inter: Interaction) -> dict[str, Any]:
     # The body's place is kept (key order), its content comes from the wire form,
     # except for exceptions whose body the recorder always wrote as null.
     out["response"] = {
-        k: (v if k != "body" or resp_doc.get("is_exception") else None)
-        for k, v in resp_doc.items()
+        k: (v if k != "body" or resp_doc.get("is_exception") else None) for k, v in resp_doc.items()
     }
     body = resp_doc.get("body")
     if not resp_doc.get("is_exception"):
         items = body if isinstance(body, list) else [body]
         actual = [
-            i.get("__type__") if isinstance(i, dict) and isinstance(i.get("__type__"), str) else None
+            i.get("__type__")
+            if isinstance(i, dict) and isinstance(i.get("__type__"), str)
+            else None
             for i in items
         ]
         call = _classify_imported(out, inter)
@@ -375,14 +385,16 @@ def _from_provenance(
         response.setdefault("is_streaming", rebuilt["is_streaming"])
     doc: dict[str, Any] = {}
     if generation == "2026":
-        test_id = prov["test_id"] if "test_id" in prov else inter.test_id
+        test_id = prov.get("test_id", inter.test_id)
         doc["test_id"] = test_id
         if call.raw and "test_id" in request:
             request["test_id"] = test_id
     doc["request"] = request
     doc["response"] = response
-    if generation == "2026":
-        doc["id_normalization_mapping"] = prov.get("id_normalization_mapping", {})
+    if "id_normalization_mapping" in prov:
+        doc["id_normalization_mapping"] = prov["id_normalization_mapping"]
+    elif generation == "2026" and prov.get("generation") != "2026":
+        doc["id_normalization_mapping"] = {}
     return doc
 
 
@@ -394,6 +406,14 @@ def to_document(inter: Interaction, generation: Generation) -> tuple[str, dict[s
     prov = inter.meta.get(PROVENANCE_KEY)
     if isinstance(prov, dict) and isinstance(prov.get("request"), dict):
         doc = _from_provenance(inter, prov, generation)
+        original = prov.get("file")
+        if (
+            isinstance(original, str)
+            and prov.get("generation") == generation
+            and original in candidate_names(doc)
+        ):
+            # Keep the name the recorder gave it (e.g. version A's plain model-list name).
+            return original, doc
     else:
         call = _classify(inter)
         test_id = inter.test_id
@@ -437,7 +457,9 @@ class LlamaStackWriter:
     sequence) is not written and is reported in :attr:`result`.
     """
 
-    def __init__(self, dst: str | os.PathLike[str], generation: Generation, *, sqlite: bool = False):
+    def __init__(
+        self, dst: str | os.PathLike[str], generation: Generation, *, sqlite: bool = False
+    ):
         self.dst = Path(dst)
         self.generation = generation
         self.sqlite = sqlite and generation == "v0.2"

@@ -78,6 +78,9 @@ def dumps(inter: Interaction) -> bytes:
         "normalizers": list(inter.normalizers),
         "test": inter.test_id,
     }
+    if inter.any_body:
+        # Imported llama-stack calls recorded without arguments: any body matches.
+        head["any_body"] = True
     if inter.meta:
         head["meta"] = inter.meta
     request: dict[str, Any] = {"method": req.method, "url": req.url, "path": req.path}
@@ -154,6 +157,9 @@ def _event_of(doc: Any, path: str, i: int) -> Event:
         data = doc.get("data")
         if data is not None and not isinstance(data, str):
             raise RecordingFileError(path, f"{where}.data should be a string")
+    for name in ("event", "id", "comment"):
+        if doc.get(name) is not None and not isinstance(doc[name], str):
+            raise RecordingFileError(path, f"{where}.{name} should be a string")
     retry = doc.get("retry")
     return Event(
         t=float(t),
@@ -196,6 +202,9 @@ def from_document(doc: dict[str, Any], path: str) -> Interaction:
         raw=raw,
     )
     status = _want(resp_doc, "status", int, path, "response")
+    if isinstance(status, bool) or not 100 <= status <= 599:
+        # No HTTP stack can send anything else; catch it here, not mid-replay.
+        raise RecordingFileError(path, f"response.status {status!r} is not an HTTP status")
     resp_headers = resp_doc.get("headers") or {}
     if not isinstance(resp_headers, dict):
         raise RecordingFileError(path, "response.headers should be an object")
@@ -230,6 +239,7 @@ def from_document(doc: dict[str, Any], path: str) -> Interaction:
         normalizers=tuple(str(n) for n in normalizers) if isinstance(normalizers, list) else (),
         test_id=doc.get("test") if isinstance(doc.get("test"), str) else None,
         source="llmreel",
+        any_body=doc.get("any_body") is True,
         path=path,
         meta=meta if isinstance(meta, dict) else {},
     )

@@ -111,7 +111,7 @@ def _decompress(data: bytes, headers: list[tuple[str, str]]) -> tuple[bytes, boo
 
 
 def _parse_json(data: bytes) -> Any:
-    if not data or data[:1] not in (b"{", b"[") and not data.strip()[:1] in (b"{", b"["):
+    if not data or data.strip()[:1] not in (b"{", b"["):
         return None
     try:
         return orjson.loads(data)
@@ -151,7 +151,9 @@ def _response(doc: dict[str, Any], path: str, i: int) -> Response:
     headers = _headers(doc.get("headers"))
     data, decoded = _decompress(data, headers)
     skip = {"content-encoding", "content-length"} if decoded else set()
-    stored = redact_headers([(k, v) for k, v in headers if k.lower() not in skip], keep_volatile=True)
+    stored = redact_headers(
+        [(k, v) for k, v in headers if k.lower() not in skip], keep_volatile=True
+    )
     for name in ("date", "server", "transfer-encoding", "connection", "keep-alive"):
         stored.pop(name, None)
     kind = stream_kind_for(stored.get("content-type", ""))
@@ -210,7 +212,7 @@ def load_cassette(path: str | Path) -> list[Interaction]:
             raise _fail(p, f"not valid JSON ({exc})") from exc
     else:
         try:
-            doc = yaml.load(data, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            doc = yaml.load(data, Loader=_Loader)  # a SafeLoader subclass
         except yaml.YAMLError as exc:
             raise _fail(p, f"not valid YAML ({exc})") from exc
     return parse_cassette(doc, p)

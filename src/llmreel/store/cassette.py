@@ -159,7 +159,8 @@ class Cassette:
             return (name, size, mtime_ns, "", 0, "", "", "", None, 0, "", None, str(exc))
         key = self.matcher.key(inter.request)
         alt_key = None
-        alt = inter.meta.get("alt_path") if inter.source != "llmreel" else None
+        # Files imported from llama-stack keep the reader's second base path in meta.
+        alt = inter.meta.get("alt_path")
         if isinstance(alt, str):
             alt_key = self.matcher.key(dataclasses.replace(inter.request, path=alt))
         self._loaded[name] = (mtime_ns, inter)
@@ -349,6 +350,9 @@ class Cassette:
                 finally:
                     os.close(fd)
                 if overwrite:
+                    if name in self.errors:
+                        # Record mode re-records over a file it could not read; say so.
+                        log.warning("llmreel: replacing damaged recording %s", final)
                     os.replace(tmp, final)
                 else:
                     try:

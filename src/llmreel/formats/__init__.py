@@ -18,10 +18,18 @@ def parse_document(doc: Any, path: str) -> Interaction:
     """Turn a parsed JSON document of either format into an interaction."""
     if not isinstance(doc, dict):
         raise RecordingFileError(path, f"expected a JSON object, found {type(doc).__name__}")
-    if native.VERSION_FIELD in doc:
-        return native.from_document(doc, path)
-    if "request" in doc and "response" in doc:
-        return llama_stack.from_document(doc, path)
+    try:
+        if native.VERSION_FIELD in doc:
+            return native.from_document(doc, path)
+        if "request" in doc and "response" in doc:
+            return llama_stack.from_document(doc, path)
+    except RecordingFileError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # A shape no reader expected must not take the rest of the cassette down.
+        raise RecordingFileError(
+            path, f"unexpected structure ({type(exc).__name__}: {exc})"
+        ) from exc
     raise RecordingFileError(
         path,
         "not a recording: neither an llmreel file (no 'llmreel' version field) nor a "

@@ -12,6 +12,7 @@ __all__ = [
     "FormatVersionError",
     "InvalidCassetteNameError",
     "LlmreelError",
+    "NetworkBlockedError",
     "RecordingError",
     "RecordingFileError",
     "ReplayMissError",
@@ -84,6 +85,10 @@ class SequenceExhaustedError(ReplayMissError):
     """A request was sent more often than it was recorded."""
 
 
+class NetworkBlockedError(LlmreelError, ConnectionError):
+    """A test in replay mode tried to reach the network around llmreel (pytest plugin)."""
+
+
 class RecordingError(LlmreelError):
     """Recording an interaction failed."""
 
@@ -95,11 +100,21 @@ class SecretLeakError(RecordingError):
         self.where = where
         self.kind = kind
         target = f" to {path}" if path else ""
+        if where.startswith("request.body"):
+            # Only request bodies pass through the normalizers, so only there can a rule help.
+            field = where.removeprefix("request.body").lstrip(".") or "FIELD"
+            rule = (
+                f"otherwise add a redaction rule (normalizers=['redact:{field}'] / "
+                f"--normalize 'redact:{field}'; it still matches on replay) or remove it"
+            )
+        elif where.startswith("request.query"):
+            rule = "otherwise ignore that query parameter (ignore_query=[...]) or remove it"
+        else:
+            rule = "otherwise remove it from the traffic"
         super().__init__(
-            f"refused to write a recording{target}: {where} holds what looks like a {kind}. "
-            f"Nothing was written. If the value is not a secret, mark it safe "
-            f"(allow_secrets=[...] / --allow-secret VALUE); otherwise add a redaction rule "
-            f"(redact=[...] / --redact JSONPATH) or remove it from the request."
+            f"refused to write a recording{target}: {where} holds what looks like a secret "
+            f"({kind}). Nothing was written. If the value is not a secret, mark it safe "
+            f"(allow_secrets=[...] / --allow-secret VALUE); {rule}."
         )
 
 

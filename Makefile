@@ -42,8 +42,17 @@ test: lint typecheck
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow --run-slow
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+# The peers: vcrpy and pytest-recording come with the dev extras; matplotlib draws the
+# plots; mitmproxy gets a virtual environment of its own (its pins clash with ours).
+MITM := bench/.peers/mitm
+
+$(MITM)/bin/mitmdump:
+	$(PYTHON) -m venv $(MITM)
+	$(MITM)/bin/python -m pip install --quiet "mitmproxy>=10"
+
+bench: $(STAMP) $(MITM)/bin/mitmdump
+	$(BIN)/python -m pip install --quiet "matplotlib>=3.8" "vcrpy>=7" "pytest-recording>=0.13"
+	$(BIN)/python -m bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache build dist

@@ -232,10 +232,12 @@ def test_replay_paced_at_recorded_timing(faulty: FaultyUpstream, tmp_path: Path)
     fast = run(None)
     paced = run("recorded")
     half = run(0.5)
+    # Lower bounds are hard (sleeps never end early); upper bounds leave room for a
+    # loaded machine.
     assert recorded > 0.3
-    assert fast < 0.15
-    assert paced > 0.8 * recorded
-    assert 0.3 * recorded < half < 0.9 * recorded
+    assert fast < recorded / 2
+    assert paced > 0.8 * recorded - 0.05
+    assert 0.35 * recorded < half < paced
 
 
 @pytest.mark.parametrize("lib", ["httpx", "httpx2"])

@@ -130,10 +130,10 @@ class Engine:
             self._counters[key] = n + 1
             return n
 
-    def _entry_at(self, key: str, n: int, path_key: str) -> tuple[Entry | None, int]:
+    def _entry_at(self, key: str, n: int, request: Request) -> tuple[Entry | None, int]:
         seq = self.cassette.sequence(key)
         if not seq:
-            seq = self.cassette.any_body_sequence(path_key)
+            seq = self.cassette.any_body_sequence(self.matcher.path_key(request))
         if self.test_id is not None and len(seq) > 1:
             # llama-stack keeps one file per (request, test): the test id picks among them.
             mine = [e for e in seq if e.test_id == self.test_id]
@@ -150,16 +150,15 @@ class Engine:
         n = self._next_position(key)
         if self.mode is Mode.RECORD:
             return self._record(request, key, n, overwrite=True)
-        path_key = self.matcher.path_key(request)
-        entry, count = self._entry_at(key, n, path_key)
+        entry, count = self._entry_at(key, n, request)
         if entry is None:
             # Someone (another process, thread, or a hand edit) may have written since.
             self.cassette.refresh()
-            entry, count = self._entry_at(key, n, path_key)
+            entry, count = self._entry_at(key, n, request)
         if entry is None and self.mode is Mode.RECORD_IF_MISSING:
             return self._record(request, key, n, overwrite=False)
         if entry is None and count and self.on_exhausted == "repeat":
-            entry, _ = self._entry_at(key, count - 1, path_key)
+            entry, _ = self._entry_at(key, count - 1, request)
         if entry is None:
             with self._lock:
                 self.stats.misses += 1

@@ -125,6 +125,7 @@ class Response:
     complete: bool = True  # False: the stream was cut (client left, upstream failed)
     error: str | None = None  # why the response is incomplete
     _body_bytes: bytes | None = field(default=None, repr=False, compare=False)
+    _stream_bytes: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_json(self) -> bool:
@@ -153,6 +154,13 @@ class Response:
             return [body] if body else []
         kind = self.stream
         return [e.wire(kind) for e in self.events]
+
+    def stream_bytes(self) -> bytes:
+        """The whole stream as one buffer (cached): what a fast in-process replay hands over."""
+        cached = self._stream_bytes
+        if cached is None:
+            cached = self._stream_bytes = b"".join(self.wire_chunks())
+        return cached
 
     def content_type(self) -> str:
         for name, value in self.headers.items():

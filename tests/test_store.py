@@ -153,3 +153,21 @@ def test_interaction_keys_are_stable_on_disk(tmp_path: Path) -> None:
     inter: Interaction = llmreel.load_file(next(tmp_path.glob("*.json")))
     assert inter.key == Matcher().key(inter.request)
     assert inter.key[:12] in next(tmp_path.glob("*.json")).name
+
+
+def test_large_cassette_opens_from_its_index_and_sees_edits(tmp_path: Path) -> None:
+    engine = Engine(Cassette(tmp_path), "record-if-missing")
+    for i in range(210):
+        _record(tmp_path, f"q{i}", f"a{i}", engine)
+    Cassette(tmp_path).close()  # a full check records the directory state in the index
+    trusted = Cassette(tmp_path)
+    assert len(trusted) == 210
+    # An in-place edit (no directory change) is caught when the file is used.
+    replay = Engine(trusted, "replay")
+    target = next(e for e in trusted.entries() if '"q5"' in (tmp_path / e.name).read_text())
+    path = tmp_path / target.name
+    path.write_text(path.read_text().replace('"answer":"a5"', '"answer":"edited"'))
+    assert _replay(replay, "q5") == {"answer": "edited"}
+    # A file added by someone else is found on the next open.
+    _record(tmp_path, "new", "n")
+    assert _replay(Engine(Cassette(tmp_path), "replay"), "new") == {"answer": "n"}

@@ -25,6 +25,7 @@ from llmreel.matching import Matcher, body_diff, similarity
 from llmreel.modes import Mode
 from llmreel.redaction import SecretScanner, redact_headers, redact_query, redact_url
 from llmreel.store import Cassette, Entry
+from llmreel.store.cassette import StaleEntryError
 from llmreel.streams import StreamParser, make_parser, stream_kind_for
 
 __all__ = ["Decision", "Engine", "Recorder", "Stats", "parse_pace"]
@@ -168,7 +169,13 @@ class Engine:
             with self._lock:
                 self.stats.missed.append(str(error).splitlines()[0])
             raise error
-        inter = self.cassette.load(entry)
+        try:
+            inter = self.cassette.load(entry)
+        except StaleEntryError:
+            # The file changed under us; the cassette re-read the directory: ask again.
+            with self._lock:
+                self._counters[key] -= 1
+            return self.decide(request)
         with self._lock:
             self.stats.hits += 1
             self.stats.used.add(entry.name)

@@ -23,6 +23,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from llmreel.exceptions import (
     InvalidCassetteNameError,
     RecordingFileError,
@@ -117,16 +119,45 @@ class Cassette:
         self._loaded: dict[str, tuple[int, Interaction]] = {}
         self._index: SqliteIndex | None = None
         self._listing: dict[str, tuple[int, int]] = {}
-        self.refresh()
+        self._dirs_seen: dict[str, int] = {}
+        if not self._open_from_index():
+            self.refresh()
+
+    def _open_from_index(self) -> bool:
+        """Open a large cassette from its index without a stat per file.
+
+        Trusted only when the same file names are there and no directory changed since
+        the index was last checked against every file (adding, removing or renaming a
+        file changes its directory's mtime). A file edited in place is caught when it is
+        used: :meth:`load` compares its size and mtime with the index.
+        """
+        names = self._scan(stat=False)
+        if len(names) <= INDEX_THRESHOLD:
+            return False
+        self._index = SqliteIndex(self.root, self.matcher.fingerprint)
+        dirs = orjson.dumps(self._dirs_seen, option=orjson.OPT_SORT_KEYS).decode()
+        if self._index.get_meta("dirs") != dirs:
+            return False
+        rows = self._index.rows()
+        if rows is None or len(rows) != len(names) or any(r[0] not in names for r in rows):
+            return False
+        with self._lock:
+            self._rebuild(rows)
+            self._listing = {r[0]: (r[1], r[2]) for r in rows}
+        return True
 
     # ------------------------------------------------------------------ reading
 
-    def _scan(self) -> dict[str, tuple[int, int]]:
+    def _scan(self, *, stat: bool = True) -> dict[str, tuple[int, int]]:
+        """Recording files under the root with (size, mtime_ns); (-1, -1) when ``stat`` is
+        False. Directory mtimes go to ``self._dirs_seen``."""
         found: dict[str, tuple[int, int]] = {}
+        dirs: dict[str, int] = {}
         stack = [(self.root, "")]
         while stack:
             folder, prefix = stack.pop()
             try:
+                dirs[prefix] = os.stat(folder).st_mtime_ns
                 it = os.scandir(folder)
             except (FileNotFoundError, NotADirectoryError):
                 continue
@@ -146,10 +177,14 @@ class Cassette:
                             continue
                         if not d.name.endswith(_SUFFIXES):
                             continue
+                        if not stat:
+                            found[prefix + d.name] = (-1, -1)
+                            continue
                         st = d.stat()
                     except OSError:
                         continue
                     found[prefix + d.name] = (st.st_size, st.st_mtime_ns)
+        self._dirs_seen = dirs
         return found
 
     def _parse(self, name: str, size: int, mtime_ns: int) -> IndexRow:
@@ -226,6 +261,10 @@ class Cassette:
                 self._loaded.pop(n, None)
             if self._index is not None and (upserts or deletes):
                 self._index.update(upserts, deletes)
+            if self._index is not None:
+                self._index.set_meta(
+                    "dirs", orjson.dumps(self._dirs_seen, option=orjson.OPT_SORT_KEYS).decode()
+                )
             self._rebuild(rows.values())
             self._listing = listing
 
@@ -310,7 +349,18 @@ class Cassette:
             cached = self._loaded.get(entry.name)
             if cached is not None and cached[0] == entry.mtime_ns:
                 return cached[1]
-        inter = load_file(self.root / entry.name)
+        path = self.root / entry.name
+        try:
+            st = os.stat(path)
+            changed = (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns)
+        except FileNotFoundError:
+            changed = True
+        if changed:
+            # Edited or removed since the map was built: re-read the directory and let the
+            # caller look the request up again.
+            self.refresh()
+            raise StaleEntryError(str(path), "changed on disk while it was being looked up")
+        inter = load_file(path)
         with self._lock:
             if len(self._loaded) > 4096:
                 self._loaded.clear()
@@ -441,6 +491,10 @@ def _remove_if_stale(d: os.DirEntry[str]) -> None:
             os.unlink(d.path)
     except OSError:
         pass  # read-only directory or already gone: it is ignored either way
+
+
+class StaleEntryError(RecordingFileError):
+    """A file changed between indexing and use; the cassette has been refreshed."""
 
 
 def _stored_error(path: Path, error: str) -> RecordingFileError:

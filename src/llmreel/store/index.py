@@ -115,6 +115,26 @@ class SqliteIndex:
         except sqlite3.Error:
             self._discard()
 
+    def get_meta(self, key: str) -> str | None:
+        db = self._open()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT v FROM meta WHERE k=?", (key,)).fetchone()
+        except sqlite3.Error:
+            self._discard()
+            return None
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        db = self._open()
+        if db is None:
+            return
+        try:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        except sqlite3.Error:
+            self._discard()
+
     def close(self) -> None:
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):

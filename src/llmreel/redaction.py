@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
+from llmreel.interaction import Interaction, Request
 from llmreel.matching import DEFAULT_IGNORED_QUERY
 
 __all__ = [
@@ -44,6 +45,17 @@ CREDENTIAL_HEADERS = frozenset(
         "x-amz-content-sha256",
         "ocp-apim-subscription-key",
     }
+)
+
+# Any header whose name holds one of these is treated as a credential too.
+_CREDENTIAL_HEADER_PARTS = (
+    "api-key",
+    "apikey",
+    "secret",
+    "token",
+    "password",
+    "auth",
+    "credential",
 )
 
 # Headers that change on every call and would only make recordings noisy.
@@ -88,7 +100,7 @@ def redact_headers(
     out: dict[str, str] = {}
     for name, value in headers:
         low = name.lower()
-        if low in CREDENTIAL_HEADERS or "api-key" in low or "secret" in low or "token" in low:
+        if low in CREDENTIAL_HEADERS or any(part in low for part in _CREDENTIAL_HEADER_PARTS):
             out[low] = REDACTED
         elif low in VOLATILE_HEADERS and not keep_volatile:
             continue
@@ -97,12 +109,21 @@ def redact_headers(
     return out
 
 
-def redact_query(query: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(k, REDACTED if k.lower() in DEFAULT_IGNORED_QUERY else v) for k, v in query]
+def redact_query(
+    query: Iterable[tuple[str, str]], names: Iterable[str] = DEFAULT_IGNORED_QUERY
+) -> list[tuple[str, str]]:
+    """Query pairs with the values of ``names`` (lower-case) redacted.
+
+    Only parameters the matcher ignores may be redacted: a redacted value that took
+    part in the key would stop the recording from matching on replay.
+    """
+    drop = frozenset(names)
+    return [(k, REDACTED if k.lower() in drop else v) for k, v in query]
 
 
-def redact_url(url: str) -> str:
-    """The URL with credential query parameters and userinfo removed."""
+def redact_url(url: str, names: Iterable[str] = DEFAULT_IGNORED_QUERY) -> str:
+    """The URL with credential query parameters (``names``) and userinfo removed."""
+    drop = frozenset(names)
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)[-1]
     if not parts.query:
@@ -110,39 +131,132 @@ def redact_url(url: str) -> str:
     pieces = []
     for piece in parts.query.split("&"):
         name = piece.split("=", 1)[0]
-        pieces.append(f"{name}={REDACTED}" if name.lower() in DEFAULT_IGNORED_QUERY else piece)
+        pieces.append(f"{name}={REDACTED}" if unquote(name).lower() in drop else piece)
     return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pieces), parts.fragment))
 
 
 # --------------------------------------------------------------------------- scanner
 
 # Each pattern is anchored on a provider's documented prefix so ordinary text
-# (and the base64 embeddings in responses) does not trip it.
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("Anthropic API key", re.compile(r"sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_\-]{20,}")),
-    ("OpenAI API key", re.compile(r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}")),
-    ("Google API key", re.compile(r"AIza[0-9A-Za-z_\-]{35}")),
-    ("Google OAuth token", re.compile(r"ya29\.[0-9A-Za-z_\-]{20,}")),
-    ("AWS access key id", re.compile(r"(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}")),
+# (and the base64 embeddings in responses) does not trip it. The look-behinds
+# keep a prefix from matching inside a longer word ("task-management-..." is not
+# an OpenAI key). Patterns marked ``mixed`` are generic shapes that only count
+# when the candidate holds both letters and digits, as real credentials do and
+# prose ("bearer instrument/certificate") does not.
+_B = r"(?<![A-Za-z0-9_\-])"
+_PATTERNS: tuple[tuple[str, re.Pattern[str], bool], ...] = (
+    (
+        "Anthropic API key",
+        re.compile(_B + r"sk-ant-(?:api|admin|oat|sid)\d\d-[A-Za-z0-9_\-]{20,}"),
+        False,
+    ),
+    (
+        "OpenAI-style API key",
+        re.compile(_B + r"sk-(?:proj-|svcacct-|admin-|or-v1-)?[A-Za-z0-9_\-]{20,}"),
+        True,
+    ),
+    ("Google API key", re.compile(_B + r"AIza[0-9A-Za-z_\-]{35}"), False),
+    ("Google OAuth token", re.compile(_B + r"ya29\.[0-9A-Za-z_\-]{20,}"), False),
+    (
+        "AWS access key id",
+        re.compile(
+            r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ABIA|ACCA|ANPA|ANVA|APKA|AIPA)"
+            r"[0-9A-Z]{16}(?![0-9A-Z])"
+        ),
+        False,
+    ),
     (
         "AWS secret access key",
-        re.compile(r"(?i)aws.{0,20}?secret.{0,20}?['\"=:\s]([A-Za-z0-9/+=]{40})"),
+        re.compile(
+            r"(?i)aws.{0,20}?secret.{0,20}?['\"=:\s]{1,4}([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+        ),
+        True,
     ),
-    ("GitHub token", re.compile(r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}")),
-    ("GitHub fine-grained token", re.compile(r"github_pat_[A-Za-z0-9_]{60,}")),
-    ("Hugging Face token", re.compile(r"hf_[A-Za-z0-9]{30,}")),
-    ("Slack token", re.compile(r"xox[abpors]-[A-Za-z0-9\-]{10,}")),
-    ("Stripe key", re.compile(r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}")),
-    ("Groq API key", re.compile(r"gsk_[A-Za-z0-9]{40,}")),
-    ("Replicate token", re.compile(r"r8_[A-Za-z0-9]{30,}")),
-    ("xAI API key", re.compile(r"xai-[A-Za-z0-9]{40,}")),
+    ("GitHub token", re.compile(_B + r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}"), False),
+    ("GitHub fine-grained token", re.compile(_B + r"github_pat_[A-Za-z0-9_]{60,}"), False),
+    ("GitLab token", re.compile(_B + r"glpat-[A-Za-z0-9_\-]{20,}"), False),
+    ("Hugging Face token", re.compile(_B + r"hf_[A-Za-z0-9]{30,}"), False),
+    ("Slack token", re.compile(_B + r"xox[abeoprsc]-[A-Za-z0-9\-]{10,}"), False),
+    (
+        "Slack webhook URL",
+        re.compile(r"hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]{16,}"),
+        False,
+    ),
+    ("Stripe key", re.compile(_B + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}"), False),
+    ("Stripe webhook secret", re.compile(_B + r"whsec_[A-Za-z0-9+/=]{24,}"), False),
+    ("Groq API key", re.compile(_B + r"gsk_[A-Za-z0-9]{40,}"), False),
+    ("Replicate token", re.compile(_B + r"r8_[A-Za-z0-9]{30,}"), False),
+    ("xAI API key", re.compile(_B + r"xai-[A-Za-z0-9]{40,}"), False),
+    ("Perplexity API key", re.compile(_B + r"pplx-[A-Za-z0-9]{40,}"), False),
+    ("npm token", re.compile(_B + r"npm_[A-Za-z0-9]{36,}"), False),
+    ("PyPI token", re.compile(_B + r"pypi-AgE[A-Za-z0-9_\-]{50,}"), False),
+    ("SendGrid API key", re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"), False),
+    ("Azure account key", re.compile(r"AccountKey=[A-Za-z0-9+/]{40,}={0,2}"), False),
     (
         "JSON Web Token",
         re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+        False,
     ),
-    ("bearer token", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9_\-\.=:/+]{16,}")),
-    ("private key", re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----")),
+    ("bearer token", re.compile(r"(?i)\bbearer\s+([A-Za-z0-9_\-\.=:/+~]{16,})"), True),
+    (
+        "basic auth credentials",
+        re.compile(r"(?i)\bauthorization\W{1,4}basic\s+([A-Za-z0-9+/]{12,}={0,2})"),
+        False,
+    ),
+    (
+        "password in a URL",
+        re.compile(
+            r"\b[a-z][a-z0-9+.\-]{1,15}://[^\s/:@\"'<>]{1,64}:([^\s/@\"'<>]{3,128})@[\w.\-]+"
+        ),
+        False,
+    ),
+    (
+        "private key",
+        re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA |ENCRYPTED |PGP )?PRIVATE KEY"),
+        False,
+    ),
 )
+
+# Field names whose value is a credential whatever its shape (Mistral, Cohere and
+# Together keys have no prefix to recognise them by). Only string values that look
+# like a token count: long, no spaces, letters and digits.
+_CREDENTIAL_NAME = re.compile(
+    r"(?i)(?:secret|passw(?:or)?d|api[_\-]?key|access[_\-]?key|private[_\-]?key|"
+    r"(?:auth|access|refresh|id|session|bearer|api)[_\-]?token|credential)"
+)
+# The same inside text (stream events, raw bodies, logs): "name": "value", name=value,
+# also with the escaped quotes of JSON inside a JSON string.
+_CREDENTIAL_FIELD_IN_TEXT = re.compile(
+    r"([A-Za-z0-9_\-]{0,40}?(?i:secret|passw(?:or)?d|api[_\-]?key|access[_\-]?key|"
+    r"private[_\-]?key|(?:auth|access|refresh|id|session|bearer|api)[_\-]?token|credential)"
+    r"[A-Za-z0-9_\-]{0,20})(?:\\?[\"'])?\s*[:=]\s*(?:\\?[\"'])?([^\"'\s\\,;&<>]{16,})"
+)
+
+
+# Scanning runs on every string of every recording (thousands of stream events), so a
+# cheap substring pass for the literal anchors of all patterns decides whether the full set
+# of regular expressions runs at all (plain ``in`` checks beat one big alternation here).
+_ANCHORS = (
+    *("sk-", "sk_", "rk_", "AIza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    *("glpat-", "hf_", "xox"),
+    *("hooks.slack", "whsec_", "gsk_", "r8_", "xai-", "pplx-", "npm_", "pypi-", "SG."),
+    *("AccountKey=", "eyJ", "://", "-----BEGIN"),
+    *("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ABIA", "ACCA", "ANPA", "ANVA", "APKA", "AIPA"),
+)
+_ANCHORS_ANY_CASE = ("aws", "bearer", "authorization")
+_FIELD_ANCHORS = ("secret", "passw", "key", "token", "credential")
+
+
+def _anchored(text: str, lower: str) -> bool:
+    return any(a in text for a in _ANCHORS) or any(a in lower for a in _ANCHORS_ANY_CASE)
+
+
+def _mixed(value: str) -> bool:
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _token_like(value: str) -> bool:
+    return len(value) >= 16 and not any(c.isspace() for c in value) and _mixed(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +266,18 @@ class SecretFinding:
     excerpt: str  # the match, shortened so the message itself leaks nothing
 
 
-def _walk(value: Any, where: str) -> Iterator[tuple[str, str]]:
+def _walk(value: Any, where: str) -> Iterator[tuple[str, str, str | None]]:
+    """Every string in ``value`` with its path and, for dict values, the field name."""
     if isinstance(value, str):
-        yield where, value
+        yield where, value, None
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _walk(str(k), f"{where}.<key>")
-            yield from _walk(v, f"{where}.{k}")
+            name = str(k)
+            yield f"{where}.<key>", name, None
+            if isinstance(v, str):
+                yield f"{where}.{name}", v, name
+            else:
+                yield from _walk(v, f"{where}.{name}")
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
             yield from _walk(v, f"{where}[{i}]")
@@ -168,24 +287,107 @@ class SecretScanner:
     """Finds key-shaped secrets in strings, skipping values marked safe."""
 
     def __init__(self, allow: Iterable[str] = ()) -> None:
-        self.allow = frozenset(allow)
+        self.allow = frozenset(a for a in allow if a)
 
-    def scan_text(self, text: str, where: str) -> SecretFinding | None:
-        if len(text) < 16 or text == REDACTED:
+    def _allowed(self, hit: str) -> bool:
+        # A hit is safe when it is (part of) a value marked safe, or when it holds one whole
+        # (long enough that a short allow entry like "sk-" cannot whitelist every key).
+        return hit in self.allow or any(hit in a or (len(a) >= 16 and a in hit) for a in self.allow)
+
+    def scan_text(self, text: str, where: str, *, field: str | None = None) -> SecretFinding | None:
+        """The first secret in ``text`` (``field``: the name of the JSON field holding it)."""
+        if len(text) < 12 or text == REDACTED:
             return None
-        for kind, pattern in _PATTERNS:
+        if (
+            field is not None
+            and _CREDENTIAL_NAME.search(field)
+            and _token_like(text)
+            and not self._allowed(text)
+            and REDACTED not in text
+        ):
+            return SecretFinding(where, f"credential (field {field!r})", text[:4] + "…")
+        lower = text.lower()
+        for kind, pattern, mixed in _PATTERNS if _anchored(text, lower) else ():
             for m in pattern.finditer(text):
                 hit = m.group(0)
-                if hit in self.allow or any(a and a in hit for a in self.allow):
+                value = m.group(m.lastindex or 0)
+                if self._allowed(hit) or self._allowed(value):
                     continue
-                if kind == "bearer token" and REDACTED in hit:
+                if REDACTED in hit or (mixed and not _mixed(value)):
                     continue
                 return SecretFinding(where, kind, hit[:6] + "…")
+        if ("=" in text or ":" in text) and any(a in lower for a in _FIELD_ANCHORS):
+            for m in _CREDENTIAL_FIELD_IN_TEXT.finditer(text):
+                name, value = m.group(1), m.group(2)
+                if _token_like(value) and not self._allowed(value) and REDACTED not in value:
+                    return SecretFinding(where, f"credential (field {name!r})", value[:4] + "…")
         return None
 
     def scan(self, value: Any, where: str) -> SecretFinding | None:
-        for path, text in _walk(value, where):
-            found = self.scan_text(text, path)
+        for path, text, name in _walk(value, where):
+            found = self.scan_text(text, path, field=name)
+            if found is not None:
+                return found
+        return None
+
+    def _first(self, checks: Iterable[tuple[Any, str]]) -> SecretFinding | None:
+        for value, where in checks:
+            if value is None:
+                continue
+            found = self.scan(value, where)
+            if found is not None:
+                return found
+        return None
+
+    def scan_request(self, req: Request) -> SecretFinding | None:
+        """The first secret in a request as it would be written (already redacted)."""
+        checks: list[tuple[Any, str]] = [({k: v}, "request.query") for k, v in req.query]
+        checks += [
+            (req.url, "request.url"),
+            (req.path, "request.path"),
+            (req.headers, "request.headers"),
+            (req.body, "request.body"),
+        ]
+        if req.raw is not None and req.body is None:
+            checks.append((req.raw.decode("utf-8", "replace"), "request.raw"))
+        return self._first(checks)
+
+    def scan_interaction(self, inter: Interaction) -> SecretFinding | None:
+        """The first secret anywhere in what would be written for ``inter``.
+
+        Everything that reaches the file is looked at: URL, query, headers, bodies
+        (JSON, text, and binary ones decoded leniently, since a key is ASCII even
+        inside bytes), every field of every stream event, the error note and test id.
+        """
+        found = self.scan_request(inter.request)
+        if found is not None:
+            return found
+        resp = inter.response
+        checks: list[tuple[Any, str]] = [
+            (resp.headers, "response.headers"),
+            (resp.body, "response.body"),
+            (resp.text, "response.text"),
+        ]
+        if resp.content is not None:
+            checks.append((resp.content.decode("utf-8", "replace"), "response.content"))
+        checks += [(resp.error, "response.error"), (inter.test_id, "test"), (inter.meta, "meta")]
+        found = self._first(checks)
+        if found is not None:
+            return found
+        fields = [
+            (i, attr, text)
+            for i, ev in enumerate(resp.events)
+            for attr in ("data", "comment", "id", "event")
+            if (text := getattr(ev, attr))
+        ]
+        # One anchor pass over the whole stream; only a stream that has an anchor somewhere
+        # is scanned event by event (to name the event that holds the secret).
+        joined = "\n".join(text for _, _, text in fields)
+        lower = joined.lower()
+        if not _anchored(joined, lower) and not any(a in lower for a in _FIELD_ANCHORS):
+            return None
+        for i, attr, text in fields:
+            found = self.scan_text(text, f"response.events[{i}].{attr}")
             if found is not None:
                 return found
         return None

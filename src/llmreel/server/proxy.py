@@ -33,7 +33,12 @@ from starlette.types import Message, Receive, Scope, Send
 
 from llmreel.api_shapes import error_response_parts
 from llmreel.engine import Decision, Recorder
-from llmreel.exceptions import InvalidCassetteNameError, LlmreelError, ReplayMissError
+from llmreel.exceptions import (
+    InvalidCassetteNameError,
+    LlmreelError,
+    ReplayMissError,
+    SecretLeakError,
+)
 from llmreel.interaction import Request, Response
 from llmreel.modes import Mode
 from llmreel.server.config import CASSETTE_HEADER, ServerConfig
@@ -237,11 +242,12 @@ class Proxy:
         wanted = next((v for k, v in headers if k == CASSETTE_HEADER), None)
         try:
             name = self.registry.resolve_name(wanted)
+            # Resolving the directory also catches names that escape through a symlink.
+            state = await self.registry.get(name)
         except InvalidCassetteNameError as exc:
             await self._error(send, ex, 400, f"llmreel: {exc}", "llmreel_invalid_cassette")
             return
         ex.cassette = name
-        state = await self.registry.get(name)
         state.bump("requests")
         state.bump("in_flight")
         try:
@@ -317,6 +323,11 @@ class Proxy:
             await self._error(
                 send, ex, 404, f"llmreel {miss}", "llmreel_replay_miss", outcome="miss"
             )
+            return
+        except SecretLeakError as exc:
+            # The request itself carries a credential: the client must change it, so 4xx.
+            state.bump("server_errors")
+            await self._error(send, ex, 400, f"llmreel: {exc}", "llmreel_secret_refused")
             return
         except LlmreelError as exc:
             state.bump("server_errors")

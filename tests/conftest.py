@@ -10,11 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from upstreams.fake_ollama import FakeOllama
 from upstreams.faulty import FaultyUpstream
 from upstreams.llamacpp import LlamaCppServer, unavailable_reason
 from upstreams.serving import free_port, run_app
+
+# The suite runs on 2 loaded cores: generation speed is not what these tests are about, so
+# Hypothesis must not fail a test because producing examples was slow (no timed assertions).
+settings.register_profile("llmreel", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("llmreel")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,13 +1,16 @@
-"""``use_cassette``: record and replay every httpx/httpx2 request in a block of code.
+"""``use_cassette``: record and replay every httpx/httpx2/aiohttp/requests request in a block.
 
 Usable as a context manager (``with`` / ``async with``) and as a decorator of
 sync and async functions. Mode and directory may come from the environment
 (``LLMREEL_MODE``, ``LLMREEL_DIR``) so the same test code records locally and
-replays in CI.
+replays in CI. ``block_network=True`` (replay mode only) also makes any
+connection that goes around the interceptors fail, naming what escaped (see
+:mod:`llmreel.guard`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -17,6 +20,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from llmreel.engine import Engine, Exhausted, Stats
+from llmreel.guard import DEFAULT_ALLOW
+from llmreel.guard import block_network as _block_network
 from llmreel.intercept import ActiveCassette, activate, deactivate
 from llmreel.matching import Matcher, Normalizer
 from llmreel.modes import ENV_DIR, Mode, resolve_mode
@@ -123,6 +128,7 @@ class use_cassette:
         on_miss: OnMiss = "respond",
         test_id: str | None = None,
         record_hint: str | None = None,
+        block_network: bool | Iterable[str] = False,
     ) -> None:
         self._path = path
         self._kwargs: dict[str, Any] = dict(
@@ -144,13 +150,34 @@ class use_cassette:
             raise ConfigError(f"on_miss {on_miss!r}: use 'respond' (default) or 'raise'.")
         self._on_miss: OnMiss = on_miss
         self._passthrough = frozenset(passthrough_hosts)
-        self._active: list[ActiveCassette] = []
+        # True: loopback stays reachable; an iterable: exactly those hosts (plus passthrough).
+        self._block: tuple[str, ...] | None = None
+        if block_network is True:
+            self._block = DEFAULT_ALLOW
+        elif block_network is not False:
+            self._block = tuple(block_network)
+        self._active: list[tuple[ActiveCassette, contextlib.ExitStack]] = []
 
     def __enter__(self) -> CassetteSession:
         engine = open_engine(self._path, **self._kwargs)
         entry = ActiveCassette(engine, self._on_miss, self._passthrough)
+        stack = contextlib.ExitStack()
+        if self._block is not None and engine.mode is Mode.REPLAY:
+            where = engine.cassette.root
+
+            def describe(host_port: str) -> str:
+                return (
+                    f"llmreel blocked a network connection to {host_port} while replaying "
+                    f"cassette {where}: the call went around llmreel's interceptors (httpx, "
+                    f"httpx2, aiohttp and requests are intercepted; this was a raw socket or "
+                    f"another HTTP library)."
+                )
+
+            stack.enter_context(
+                _block_network((*self._block, *self._passthrough), describe=describe)
+            )
         activate(entry)
-        self._active.append(entry)
+        self._active.append((entry, stack))
         return CassetteSession(engine)
 
     def __exit__(
@@ -159,8 +186,9 @@ class use_cassette:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        entry = self._active.pop()
+        entry, stack = self._active.pop()
         deactivate(entry)
+        stack.close()
         entry.engine.cassette.close()
 
     async def __aenter__(self) -> CassetteSession:

@@ -1,4 +1,4 @@
-"""Process-wide interception of every httpx and httpx2 client while a cassette is active.
+"""Process-wide interception of every httpx, httpx2, aiohttp and requests client.
 
 ``Client._transport_for_url`` (and the async twin) is patched on the classes,
 so clients created before the cassette was entered, in any thread or task,
@@ -6,13 +6,21 @@ are covered; the client's own transport becomes the inner transport that
 record and live modes forward to. Patches are installed when the first
 cassette becomes active and removed when the last one ends. The innermost
 active cassette handles a request.
+
+aiohttp and requests are patched too when they are installed (see
+:mod:`llmreel.adapters`); they are imported only then, so a user without them
+pays nothing.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -22,6 +30,15 @@ from llmreel.engine import Engine
 from llmreel.transport import TRANSPORTS, OnMiss
 
 __all__ = ["ActiveCassette", "activate", "active", "deactivate"]
+
+log = logging.getLogger("llmreel")
+
+# (adapter module, the library it needs): installed only when the library is importable.
+_OPTIONAL_ADAPTERS = (
+    ("llmreel.adapters.aiohttp_adapter", "aiohttp"),
+    ("llmreel.adapters.requests_adapter", "requests"),
+)
+_adapters: list[ModuleType] = []
 
 
 @dataclass(eq=False)
@@ -64,12 +81,24 @@ def _install() -> None:
     for name, mod in (("httpx", httpx), ("httpx2", httpx2)):
         _patch(mod.Client, TRANSPORTS[name], is_async=False)
         _patch(mod.AsyncClient, TRANSPORTS[name], is_async=True)
+    for module_name, library in _OPTIONAL_ADAPTERS:
+        try:
+            if importlib.util.find_spec(library) is None:
+                continue
+            adapter = importlib.import_module(module_name)
+        except Exception as exc:  # a broken optional library must not break httpx users
+            log.warning("llmreel: %s requests are not intercepted: %s", library, exc)
+            continue
+        adapter.install()
+        _adapters.append(adapter)
 
 
 def _uninstall() -> None:
     for (cls, attr), original in _originals.items():
         setattr(cls, attr, original)
     _originals.clear()
+    while _adapters:
+        _adapters.pop().uninstall()
 
 
 def activate(entry: ActiveCassette) -> None:

@@ -18,8 +18,8 @@ from typing import Any, Literal
 import anyio
 import httpx
 import httpx2
-import orjson
 
+from llmreel.adapters._common import forwarding, request_from_parts
 from llmreel.api_shapes import error_response_parts
 from llmreel.engine import Decision, Engine, Recorder
 from llmreel.exceptions import ReplayMissError
@@ -40,29 +40,13 @@ OnMiss = Literal["respond", "raise"]
 def request_from_httpx(request: Any, content: bytes) -> Request:
     """The engine's view of an httpx/httpx2 request whose body has been read."""
     url = request.url
-    headers = {k.lower(): v for k, v in request.headers.multi_items()}
-    body: Any = None
-    raw: bytes | None = None
-    if content:
-        ct = headers.get("content-type", "")
-        if "json" in ct or content[:1] in (b"{", b"["):
-            try:
-                body = orjson.loads(content)
-            except orjson.JSONDecodeError:
-                raw = content
-        else:
-            raw = content
-    path = url.path or "/"
-    if len(path) > 1:
-        path = path.rstrip("/")
-    return Request(
-        method=request.method.upper(),
-        url=str(url),
-        path=path,
-        query=list(url.params.multi_items()),
-        headers=headers,
-        body=body,
-        raw=raw,
+    return request_from_parts(
+        request.method,
+        str(url),
+        url.path,
+        url.params.multi_items(),
+        request.headers.multi_items(),
+        content,
     )
 
 
@@ -85,6 +69,12 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             self._pace = pace
 
         def __iter__(self) -> Iterator[bytes]:
+            if not self._pace:
+                # Fast replay: every event at once. The SSE/NDJSON framing between events is
+                # intact; only the read boundaries (which no client may rely on) are merged,
+                # which spares the SDK its per-chunk cost.
+                yield self._response.stream_bytes()
+                return
             start = time.perf_counter()
             kind = self._response.stream or "sse"
             for ev in self._response.events:
@@ -94,6 +84,9 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                 yield ev.wire(kind)
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
+            if not self._pace:
+                yield self._response.stream_bytes()
+                return
             start = time.perf_counter()
             kind = self._response.stream or "sse"
             for ev in self._response.events:
@@ -206,12 +199,14 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             if decision.action == "replay":
                 return make_response(request, decision)
             if decision.action == "live":
-                return self.inner.handle_request(request)
+                with forwarding():
+                    return self.inner.handle_request(request)
             recorder = decision.recorder
             assert recorder is not None
             prepare_forward(request)
             try:
-                response = self.inner.handle_request(request)
+                with forwarding():
+                    response = self.inner.handle_request(request)
             except Exception:
                 recorder.abandon("upstream unreachable")
                 raise
@@ -242,12 +237,14 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             if decision.action == "replay":
                 return make_response(request, decision)
             if decision.action == "live":
-                return await self.inner.handle_async_request(request)
+                with forwarding():
+                    return await self.inner.handle_async_request(request)
             recorder = decision.recorder
             assert recorder is not None
             prepare_forward(request)
             try:
-                response = await self.inner.handle_async_request(request)
+                with forwarding():
+                    response = await self.inner.handle_async_request(request)
             except Exception:
                 recorder.abandon("upstream unreachable")
                 raise

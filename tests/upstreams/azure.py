@@ -13,6 +13,7 @@ call must not be recorded as a second interaction.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -39,16 +40,23 @@ class AzureFront:
         self.api_versions_seen: list[str] = []
         self._transport = httpx.AsyncHTTPTransport()
 
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        yield
+        # Pooled connections to llama.cpp belong to the server's event loop: close them there.
+        await self._transport.aclose()
+
     @property
     def app(self) -> Starlette:
         return Starlette(
+            lifespan=self._lifespan,
             routes=[
                 Route(
                     "/openai/deployments/{deployment}/{operation:path}",
                     self._deployment,
                     methods=["POST"],
                 )
-            ]
+            ],
         )
 
     async def _deployment(self, request: Request) -> Response:
@@ -76,9 +84,7 @@ class AzureFront:
             content=body,
         )
         response = await self._transport.handle_async_request(upstream_request)
-        headers = {
-            k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS
-        }
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS}
         headers["apim-request-id"] = "00000000-0000-0000-0000-000000000000"
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)

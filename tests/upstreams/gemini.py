@@ -105,7 +105,10 @@ class FakeGemini:
         declarations = [
             d for t in body.get("tools") or [] for d in t.get("functionDeclarations") or []
         ]
-        meta = {"modelVersion": model, "responseId": "resp-" + hashlib.sha256(text.encode()).hexdigest()[:12]}
+        meta = {
+            "modelVersion": model,
+            "responseId": "resp-" + hashlib.sha256(text.encode()).hexdigest()[:12],
+        }
         if declarations and "weather" in text.lower():
             call = {"functionCall": {"name": declarations[0]["name"], "args": {"city": "Paris"}}}
             return [

@@ -15,7 +15,6 @@ import json
 from typing import Any
 
 import anyio
-
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response

@@ -140,7 +140,21 @@ class Engine:
             mine = [e for e in seq if e.test_id == self.test_id]
             if mine:
                 seq = mine
+        positions = {e.pos for e in seq}
+        if len(positions) == len(seq):
+            # llmreel files carry their position: concurrent writers fill positions out of
+            # order, so the Nth call must get position N, not the Nth file that exists yet.
+            return next((e for e in seq if e.pos == n), None), len(seq)
+        # Files without distinct positions (llama-stack's): their order is the sequence.
         return (seq[n] if n < len(seq) else None), len(seq)
+
+    def _last_entry(self, key: str, request: Request) -> Entry | None:
+        seq = self.cassette.sequence(key) or self.cassette.any_body_sequence(
+            self.matcher.path_key(request)
+        )
+        if self.test_id is not None:
+            seq = [e for e in seq if e.test_id == self.test_id] or seq
+        return seq[-1] if seq else None
 
     def decide(self, request: Request) -> Decision:
         if self.mode is Mode.LIVE:
@@ -158,8 +172,8 @@ class Engine:
             entry, count = self._entry_at(key, n, request)
         if entry is None and self.mode is Mode.RECORD_IF_MISSING:
             return self._record(request, key, n, overwrite=False)
-        if entry is None and count and self.on_exhausted == "repeat":
-            entry, _ = self._entry_at(key, count - 1, request)
+        if entry is None and count and self.on_exhausted == "repeat" and n >= count:
+            entry = self._last_entry(key, request)
         if entry is None:
             with self._lock:
                 self.stats.misses += 1

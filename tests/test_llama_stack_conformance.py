@@ -29,7 +29,7 @@ def _replay(path: Path, tmp: Path, *, is_async: bool) -> None:
     p = calls.plan(doc)
     assert p is not None, f"no SDK call known for {path.name}"
     cassette = tmp / "cassette"
-    cassette.mkdir(exist_ok=True)
+    cassette.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, cassette / path.name)
     c = calls.client(p.sdk, BASE, is_async=is_async)
     with llmreel.use_cassette(cassette, mode="replay") as session:
@@ -77,13 +77,13 @@ def test_whole_sample_replays_as_one_cassette() -> None:
 def test_full_corpus_pass_rate(tmp_path: Path) -> None:
     root = Path(os.environ["LLMREEL_CORPUS"])
     results: dict[str, str] = {}
-    for path in sorted(root.rglob("*.json")):
+    for i, path in enumerate(sorted(root.rglob("*.json"))):
         try:
             doc = calls.load(path)
             if calls.plan(doc) is None:
                 results[str(path)] = "skipped: no SDK call"
                 continue
-            _replay(path, tmp_path / path.stem, is_async=False)
+            _replay(path, tmp_path / str(i), is_async=False)
             results[str(path)] = "ok"
         except Exception as exc:
             results[str(path)] = f"FAIL {type(exc).__name__}: {str(exc)[:300]}"
@@ -92,4 +92,5 @@ def test_full_corpus_pass_rate(tmp_path: Path) -> None:
     failures = [f"{k}: {v}" for k, v in results.items() if v.startswith("FAIL")]
     rate = ok / max(1, len(ran))
     print(f"corpus: {ok}/{len(ran)} replayed ({rate:.2%})")
+    calls.save_report(results, "in_process")
     assert rate >= 0.99, "\n".join(failures[:50])

@@ -190,6 +190,81 @@ def _variants() -> dict[str, dict[str, Any]]:
             [_typed(created), _typed(delta), _typed(completed)],
             streaming=True,
         ),
+        # The ollama client validates messages and tools into its own models: unknown
+        # keys and empty values vanish, default schema types appear. ``options`` and
+        # ``format`` go out as given, nulls included.
+        "ollama-chat-tools-and-extra-message-keys": _record(
+            "http://localhost:11434/api/chat",
+            "/api/chat",
+            {
+                "model": "llama3.2:3b",
+                "messages": [
+                    {"role": "user", "content": "Weather?", "tool_call_id": None},
+                    {
+                        "role": "assistant",
+                        "content": "",
+                        "tool_calls": [
+                            {
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "weather", "arguments": {"city": "Paris"}},
+                            }
+                        ],
+                    },
+                    {"role": "tool", "content": "sunny", "tool_call_id": "call_1"},
+                ],
+                "tools": [
+                    {
+                        "function": {
+                            "name": "weather",
+                            "description": "Weather in a city",
+                            "parameters": {
+                                "properties": {
+                                    "city": {"type": "string", "default": "Paris"},
+                                },
+                                "required": ["city"],
+                                "additionalProperties": False,
+                            },
+                        }
+                    }
+                ],
+                "options": {"temperature": 0.0, "num_predict": None},
+                "format": {"type": "object", "properties": {"a": {"type": "string"}}},
+                "stream": False,
+            },
+            _typed(_chat_response("Sunny in Paris", True)),
+            streaming=False,
+        ),
+        # A keyword default passed as None is not sent at all (no ``stream: false``).
+        "ollama-generate-stream-none": _record(
+            "http://localhost:11434/api/generate",
+            "/api/generate",
+            {"model": "llama3.2:3b", "prompt": "Hi", "stream": None, "raw": True},
+            _typed(
+                ollama.GenerateResponse(
+                    model="llama3.2:3b",
+                    created_at="1970-01-01T00:00:00.000000Z",
+                    done=True,
+                    response="Hello",
+                )
+            ),
+            streaming=False,
+        ),
+        # llama-stack rewrites Response.created_at (a float) to a date string; the SDK
+        # keeps what it is given.
+        "openai-responses-normalized-created-at": _record(
+            "https://api.openai.com/v1/v1/responses",
+            "/v1/responses",
+            {"model": "gpt-4o", "input": "Hi"},
+            {
+                "__type__": "openai.types.responses.response.Response",
+                "__data__": {
+                    **completed.response.model_dump(mode="json"),
+                    "created_at": "1970-01-01T00:00:00.000000Z",
+                },
+            },
+            streaming=False,
+        ),
         "openai-models-as-stream": _record(
             "http://0.0.0.0:11434/v1/v1/models",
             "/v1/models",
@@ -233,3 +308,99 @@ def test_models_list_recorded_without_v1_base_answers_both_paths(tmp_path: Path)
         with llmreel.use_cassette(tmp_path, mode="replay"):
             got = list(openai.OpenAI(base_url=base, api_key="x").models.list())
         assert [m.id for m in got] == ["qwen"], base
+
+
+def _failed(
+    url: str,
+    endpoint: str,
+    body: dict[str, Any],
+    exception_data: dict[str, Any],
+    chunks: list[Any] | None = None,
+) -> dict[str, Any]:
+    """A call that raised, as llama-stack's recorder keeps it (with any chunks that came)."""
+    doc = _record(url, endpoint, body, chunks, streaming=chunks is not None)
+    doc["response"].update(
+        is_exception=True,
+        exception_data=exception_data,
+        exception_message=str(exception_data.get("message")),
+    )
+    return doc
+
+
+def _errors() -> dict[str, dict[str, Any]]:
+    chunk = ot.chat.ChatCompletionChunk.model_validate(
+        {
+            "id": "rec-2",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}],
+        }
+    )
+    return {
+        # The provider's error body was null: the SDK's exc.body must be None again.
+        "openai-status-error-without-body": _failed(
+            "http://localhost:8000/v1/v1/chat/completions",
+            "/v1/chat/completions",
+            {"model": "m", "messages": [{"role": "user", "content": "x"}]},
+            {
+                "category": "provider_sdk",
+                "provider": "openai",
+                "type": "NotFoundError",
+                "message": "Error code: 404",
+                "status_code": 404,
+                "body": None,
+            },
+        ),
+        # openai raises a bare APIError (no status) from an error event inside a stream.
+        "openai-stream-failed-midway": _failed(
+            "http://localhost:8000/v1/v1/chat/completions",
+            "/v1/chat/completions",
+            {"model": "m", "messages": [{"role": "user", "content": "y"}], "stream": True},
+            {"category": "unknown", "type": "APIError", "message": "overloaded"},
+            chunks=[_typed(chunk)],
+        ),
+        # ollama raises ResponseError with status -1 from an error line inside a stream.
+        "ollama-stream-failed-midway": _failed(
+            "http://localhost:11434/api/chat",
+            "/api/chat",
+            {
+                "model": "llama3.2:3b",
+                "messages": [{"role": "user", "content": "z"}],
+                "stream": True,
+            },
+            {
+                "category": "provider_sdk",
+                "provider": "ollama",
+                "type": "ResponseError",
+                "message": "model runner stopped",
+                "status_code": -1,
+                "body": None,
+            },
+            chunks=[_typed(_chat_response("Hel", False))],
+        ),
+    }
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("name", sorted(_errors()))
+def test_recorded_failure_raises_the_same_error_through_its_sdk(
+    name: str, is_async: bool, tmp_path: Path
+) -> None:
+    doc = _errors()[name]
+    (tmp_path / f"{name}.json").write_text(json.dumps(doc, indent=2))
+    p = calls.plan(doc)
+    assert p is not None
+    c = calls.client(p.sdk, BASE, is_async=is_async)
+    with (
+        llmreel.use_cassette(tmp_path, mode="replay") as session,
+        pytest.raises(Exception) as info,
+    ):
+        asyncio.run(p.acall(c)) if is_async else p.call(c)
+    assert not session.misses, session.misses
+    calls.check_error(p, info.value)
+    exc = doc["response"]["exception_data"]
+    assert type(info.value).__name__ == exc["type"]
+    assert getattr(info.value, "status_code", None) == exc.get("status_code")
+    if "body" in exc and p.sdk == "openai":
+        assert getattr(info.value, "body", "missing") == exc["body"]

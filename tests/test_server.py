@@ -475,5 +475,6 @@ def test_full_corpus_pass_rate_through_the_server(tmp_path: Path) -> None:
     ok = sum(r == "ok" for r in ran)
     rate = ok / max(1, len(ran))
     print(f"corpus through llmreel serve: {ok}/{len(ran)} replayed ({rate:.2%})")
+    calls.save_report(results, "server")
     failures = [f"{k}: {v}" for k, v in results.items() if v.startswith("FAIL")]
     assert rate >= 0.99, "\n".join(failures[:50])

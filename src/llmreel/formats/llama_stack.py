@@ -12,11 +12,14 @@ wire bytes. This module bridges that to what the SDK really sends and expects:
 - the openai SDK asks for embeddings as base64 unless told otherwise, so a
   recording without ``encoding_format`` is keyed with ``"base64"``; it is still
   answered with the recorded float lists, which the SDK passes through exactly;
-- the ollama client always sends some defaults (``stream: false``, ``tools: []``)
-  and never sends ``null`` values: the key is computed from that wire body;
+- the ollama client always sends some defaults (``stream: false``, ``tools: []``),
+  drops top-level ``None`` kwargs and validates ``messages``/``tools`` into its own
+  models (unknown keys and empty values vanish) while ``options``/``format`` go
+  out verbatim: the key is computed from that wire body;
 - ``extra_body`` is merged into the body, as the SDK does;
 - streams become SSE (openai) or NDJSON (ollama) events; recorded provider
-  errors become the HTTP error the provider sent;
+  errors become the HTTP error the provider sent (a null error body stays null);
+  a stream that failed midway replays its chunks, then the in-stream error;
 - raw HTTP recordings (``request.payload`` and a list of SSE lines, written by
   the 2026 recorder for e.g. Anthropic ``/v1/messages``) are replayed as is.
 """
@@ -52,21 +55,83 @@ _OLLAMA_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
+# The ollama client validates ``messages`` and ``tools`` into its own pydantic models
+# (``Message``, ``Tool``) before sending ``model_dump(exclude_none=True)``: unknown keys
+# vanish, some defaults appear. ``options``, ``format`` and the rest go out as given
+# (a ``None`` inside ``options`` is sent as ``null``). These mirror ollama 0.6.
+_OLLAMA_MESSAGE_KEYS = ("role", "content", "thinking", "images", "tool_name", "tool_calls")
+_OLLAMA_PROPERTY_KEYS = ("type", "items", "description", "enum")
+
+
+def _ollama_message(message: Any) -> Any:
+    if not isinstance(message, dict):
+        return message
+    # ``_copy_messages`` drops falsy values (an empty ``content`` or ``tool_calls``).
+    given = {k: v for k, v in message.items() if v}
+    out: dict[str, Any] = {}
+    for key in _OLLAMA_MESSAGE_KEYS:
+        value = given.get(key)
+        if value is None:
+            continue
+        if key == "tool_calls" and isinstance(value, list):
+            value = [_ollama_tool_call(c) for c in value]
+        out[key] = value
+    return out
+
+
+def _ollama_tool_call(call: Any) -> Any:
+    if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
+        return call
+    fn = call["function"]
+    return {"function": {k: fn[k] for k in ("name", "arguments") if fn.get(k) is not None}}
+
+
+def _ollama_tool(tool: Any) -> Any:
+    if not isinstance(tool, dict):
+        return tool
+    out: dict[str, Any] = {"type": tool.get("type") or "function"}
+    fn = tool.get("function")
+    if isinstance(fn, dict):
+        f: dict[str, Any] = {k: fn[k] for k in ("name", "description") if fn.get(k) is not None}
+        params = fn.get("parameters")
+        if isinstance(params, dict):
+            p: dict[str, Any] = {"type": params.get("type") or "object"}
+            for src, dst in (("$defs", "$defs"), ("defs", "$defs"), ("items", "items")):
+                if params.get(src) is not None:
+                    p[dst] = params[src]
+            if params.get("required") is not None:
+                p["required"] = params["required"]
+            props = params.get("properties")
+            if isinstance(props, dict):
+                p["properties"] = {
+                    name: {k: prop[k] for k in _OLLAMA_PROPERTY_KEYS if prop.get(k) is not None}
+                    if isinstance(prop, dict)
+                    else prop
+                    for name, prop in props.items()
+                }
+            f["parameters"] = p
+        out["function"] = f
+    return out
 
 
 def _ollama_wire_body(endpoint: str, body: dict[str, Any]) -> tuple[Any, bool]:
     """What ollama's client sends for these kwargs, and whether any body must match."""
     if endpoint in _ARGLESS and not body:
         return body, True
-    wire = {k: (v if k == "format" else _drop_none(v)) for k, v in body.items() if v is not None}
+    wire: dict[str, Any] = {}
+    for k, v in body.items():
+        if v is None:
+            continue
+        if k == "messages" and isinstance(v, list):
+            v = [_ollama_message(m) for m in v]
+        elif k == "tools" and isinstance(v, list):
+            v = [_ollama_tool(t) for t in v]
+        wire[k] = v
     for k, v in _OLLAMA_DEFAULTS.get(endpoint, {}).items():
-        wire.setdefault(k, v)
+        # A keyword default the caller overrode with ``None`` is not sent; chat always
+        # sends its (possibly empty) tool list.
+        if k not in body or (k == "tools" and body[k] is None):
+            wire.setdefault(k, v)
     return wire, False
 
 
@@ -155,11 +220,50 @@ def _error_response(resp: dict[str, Any], endpoint: str, ollama: bool) -> Respon
         body = {"type": "error", "error": err_body or {"type": "api_error", "message": message}}
     elif isinstance(err_body, dict) and "error" in err_body:
         body = err_body
+    elif err_body is None and isinstance(exc.get("status_code"), int):
+        # The provider answered this status with a JSON ``null`` (or its ``error`` was
+        # null): the SDK's ``exc.body`` is then None, as recorded.
+        return Response(status=status, headers={"content-type": "application/json"}, text="null")
     else:
         body = {
             "error": err_body if err_body is not None else {"message": message, "type": "api_error"}
         }
     return Response(status=status, headers={"content-type": "application/json"}, body=body)
+
+
+def _broken_stream(resp: dict[str, Any], endpoint: str, ollama: bool) -> Response | None:
+    """A stream that failed after it started: the chunks that arrived, then the error.
+
+    The SDKs raise these from an error inside a 200 stream, not from an HTTP status:
+    ollama's ``ResponseError`` then has status code -1 (an ``{"error": ...}`` line),
+    openai's is a bare ``APIError`` (a ``data: {"error": ...}`` event, no status).
+    """
+    body = resp.get("body")
+    exc = resp.get("exception_data")
+    if not resp.get("is_streaming") or not isinstance(exc, dict):
+        return None
+    items = body if isinstance(body, list) else []
+    message = str(exc.get("message") or resp.get("exception_message") or "error")
+    if ollama and exc.get("status_code") == -1:
+        events = [Event(t=0.0, data=_json(_data(i))) for i in items]
+        events.append(Event(t=0.0, data=_json({"error": message})))
+        return Response(
+            status=200,
+            headers={"content-type": "application/x-ndjson"},
+            stream="ndjson",
+            events=events,
+        )
+    if not ollama and exc.get("type") == "APIError" and "status_code" not in exc:
+        err = exc.get("body") if isinstance(exc.get("body"), dict) else {"message": message}
+        events = [Event(t=0.0, data=_json(_data(i))) for i in items]
+        events.append(Event(t=0.0, data=_json({"error": err})))
+        return Response(
+            status=200,
+            headers={"content-type": "text/event-stream"},
+            stream="sse",
+            events=events,
+        )
+    return None
 
 
 def _raw_sse(lines: list[Any]) -> list[Event]:
@@ -179,7 +283,9 @@ def wire_response(req: Request, resp: dict[str, Any], path: str, raw: bool) -> R
     body = resp.get("body")
     if resp.get("is_exception"):
         items = body if isinstance(body, list) else [body]
-        return _error_response(resp, endpoint, _is_ollama(items, endpoint))
+        ollama = _is_ollama(items, endpoint)
+        broken = _broken_stream(resp, endpoint, ollama)
+        return broken or _error_response(resp, endpoint, ollama)
     streaming = bool(resp.get("is_streaming"))
     if raw:
         if streaming and isinstance(body, list):

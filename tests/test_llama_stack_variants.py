@@ -404,3 +404,44 @@ def test_recorded_failure_raises_the_same_error_through_its_sdk(
     assert getattr(info.value, "status_code", None) == exc.get("status_code")
     if "body" in exc and p.sdk == "openai":
         assert getattr(info.value, "body", "missing") == exc["body"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("APIConnectionError", "APIConnectionError"), ("APITimeoutError", "APITimeoutError")],
+)
+def test_recorded_connection_failure_replays_as_the_same_failure(
+    kind: str, expected: str, tmp_path: Path
+) -> None:
+    """No HTTP response was recorded: the SDK meets the same failure on every retry."""
+    import openai
+
+    doc = _record(
+        "http://0.0.0.0:11434/v1/v1/chat/completions",
+        "/v1/chat/completions",
+        {"model": "m", "messages": [{"role": "user", "content": "x"}]},
+        None,
+        streaming=False,
+    )
+    doc["response"].update(
+        is_exception=True,
+        exception_data={
+            "category": "provider_sdk",
+            "provider": "openai",
+            "type": kind,
+            "message": "Connection error.",
+            "status_code": None,
+            "body": None,
+        },
+    )
+    (tmp_path / "fail.json").write_text(json.dumps(doc))
+    client = openai.OpenAI(base_url=f"{BASE}/v1", api_key="x", max_retries=2)
+    with (
+        llmreel.use_cassette(tmp_path, mode="replay") as session,
+        pytest.raises(openai.APIError) as err,
+    ):
+        client.with_options(timeout=5).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x"}]
+        )
+    assert type(err.value).__name__ == expected
+    assert session.played == 3 and not session.misses  # first try + 2 retries, all replayed

@@ -193,6 +193,10 @@ class Engine:
         with self._lock:
             self.stats.hits += 1
             self.stats.used.add(entry.name)
+            if inter.response.transport_failure:
+                # The client will retry a failed connection as the live one did: each retry
+                # must meet the same failure, not the next recording.
+                self._counters[key] -= 1
         return Decision("replay", interaction=inter, pace=self.pace)
 
     def _record(self, request: Request, key: str, n: int, *, overwrite: bool) -> Decision:

@@ -128,6 +128,13 @@ class Response:
     _stream_bytes: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
+    def transport_failure(self) -> str | None:
+        """``"connect"`` or ``"timeout"`` when no HTTP response ever came (status 0)."""
+        if self.status != 0:
+            return None
+        return "timeout" if "timeout" in (self.error or "").lower() else "connect"
+
+    @property
     def is_json(self) -> bool:
         return self.stream is None and self.text is None and self.content is None
 

@@ -146,6 +146,10 @@ def _build(mod: ModuleType) -> tuple[type, type]:
         inter = decision.interaction
         assert inter is not None
         resp = inter.response
+        failure = resp.transport_failure
+        if failure is not None:
+            cls = mod.ReadTimeout if failure == "timeout" else mod.ConnectError
+            raise cls(f"llmreel replay of a recorded failure: {resp.error}", request=request)
         headers = resp.replay_headers()
         ext = {"http_version": b"HTTP/1.1", "llmreel": "replay"}
         if resp.stream is None:

@@ -231,6 +231,13 @@ def _replay(req: Any, decision: Decision) -> Any:
     inter = decision.interaction
     assert inter is not None
     recorded = inter.response
+    if recorded.transport_failure is not None:
+        import aiohttp
+
+        message = f"llmreel replay of a recorded failure: {recorded.error}"
+        if recorded.transport_failure == "timeout":
+            raise aiohttp.ServerTimeoutError(message)
+        raise aiohttp.ClientConnectionError(message)
     headers = recorded.replay_headers()
     if recorded.stream is None:
         body = recorded.body_bytes()

@@ -118,6 +118,13 @@ def _handle(
         inter = decision.interaction
         assert inter is not None
         recorded = inter.response
+        if recorded.transport_failure is not None:
+            import requests
+
+            message = f"llmreel replay of a recorded failure: {recorded.error}"
+            if recorded.transport_failure == "timeout":
+                raise requests.Timeout(message, request=request)
+            raise requests.ConnectionError(message, request=request)
         raw = ReplayRaw(
             recorded.status,
             recorded.replay_headers(),

@@ -204,9 +204,28 @@ def _is_ollama(items: list[Any], endpoint: str) -> bool:
     return not any(t.startswith("openai.") for t in types) and endpoint.startswith("/api/")
 
 
+_TRANSPORT_ERRORS = frozenset(
+    {
+        "APIConnectionError",
+        "APITimeoutError",
+        "ConnectError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "TimeoutException",
+        "ConnectionError",
+        "ReadError",
+        "RemoteProtocolError",
+    }
+)
+
+
 def _error_response(resp: dict[str, Any], endpoint: str, ollama: bool) -> Response:
     exc = resp.get("exception_data")
     exc = exc if isinstance(exc, dict) else {}
+    if exc.get("type") in _TRANSPORT_ERRORS and not isinstance(exc.get("status_code"), int):
+        # No HTTP response ever came: replayed as the same transport failure.
+        kind = "timeout" if "Timeout" in str(exc.get("type")) else "connection failed"
+        return Response(status=0, error=f"{kind}: {exc.get('message') or exc.get('type')}")
     status = exc.get("status_code")
     if not isinstance(status, int) or not 400 <= status <= 599:
         status = 500

@@ -202,7 +202,8 @@ def from_document(doc: dict[str, Any], path: str) -> Interaction:
         raw=raw,
     )
     status = _want(resp_doc, "status", int, path, "response")
-    if isinstance(status, bool) or not 100 <= status <= 599:
+    # 0 means no HTTP response came at all (connection refused, timeout): see Response.
+    if isinstance(status, bool) or not (100 <= status <= 599 or status == 0):
         # No HTTP stack can send anything else; catch it here, not mid-replay.
         raise RecordingFileError(path, f"response.status {status!r} is not an HTTP status")
     resp_headers = resp_doc.get("headers") or {}

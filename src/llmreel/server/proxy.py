@@ -348,6 +348,17 @@ class Proxy:
         resp: Response = inter.response
         ex.outcome = "hit"
         ex.file = inter.path.rsplit("/", 1)[-1] if inter.path else None
+        if resp.transport_failure is not None:
+            timeout = resp.transport_failure == "timeout"
+            await self._error(
+                send,
+                ex,
+                504 if timeout else 502,
+                f"llmreel replays a recorded upstream failure: {resp.error}",
+                "llmreel_recorded_upstream_failure",
+                outcome="hit",
+            )
+            return
         if resp.stream is None:
             await self._send_whole(send, ex, resp.status, resp.replay_headers(), resp.body_bytes())
             return

@@ -23,8 +23,20 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from llmreel import __version__
+
+        typer.echo(f"llmreel {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
     # A callback keeps `llmreel` a command group even while only one subcommand is
     # registered (typer would otherwise run that subcommand without its name).
     pass

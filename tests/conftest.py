@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from llmreel.guard import block_network
 from upstreams.fake_ollama import FakeOllama
 from upstreams.faulty import FaultyUpstream
 from upstreams.llamacpp import LlamaCppServer, unavailable_reason
@@ -39,6 +40,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _soak_stays_on_loopback(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A soak run (``@pytest.mark.slow``) may only connect to this machine: any connect or
+    name lookup for another host, from any thread of the test process, fails the test."""
+    if request.node.get_closest_marker("slow") is None:
+        yield
+        return
+    with block_network():  # loopback only
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import openai
@@ -229,11 +228,11 @@ def test_check_passes_the_conformance_files_and_names_stale_llama_stack_files(
 
 
 @needs_conformance
-def test_check_ls_and_import_handle_a_large_corpus_quickly(tmp_path: Path) -> None:
+def test_check_ls_and_import_handle_a_large_corpus(tmp_path: Path) -> None:
+    """Every stale name and broken file is found, nothing crashes. How fast it is, is
+    measured on 3,300 files outside the suite (never a timed assertion here)."""
     info = build(tmp_path / "corpus", files=600)
-    started = time.perf_counter()
     code, out, _ = run("check", tmp_path / "corpus", "--json")
-    check_s = time.perf_counter() - started
     report = json.loads(out)
     assert code == 1
     stale = {Path(p["file"]).relative_to(tmp_path / "corpus").as_posix()
@@ -242,18 +241,12 @@ def test_check_ls_and_import_handle_a_large_corpus_quickly(tmp_path: Path) -> No
     broken = {Path(p["file"]).name for p in report["problems"] if p["kind"] != "stale-name"}
     assert broken == {Path(b).name for b in info["broken"]}
 
-    started = time.perf_counter()
     code, out, _ = run("ls", tmp_path / "corpus", "--json")
-    ls_s = time.perf_counter() - started
     assert code == 0 and len(json.loads(out)) == 606
 
-    started = time.perf_counter()
     code, _, err = run("import", tmp_path / "corpus", "--to", tmp_path / "native")
-    import_s = time.perf_counter() - started
     assert code == 0 and "imported 600 interaction(s) from 606 file(s)" in err
     assert "6 skipped" in err
-    # Generous bounds for a loaded 2-core CI box; the 3,300-file numbers are in the report.
-    assert check_s < 20 and ls_s < 20 and import_s < 30
 
 
 # --------------------------------------------------------------------------- prune

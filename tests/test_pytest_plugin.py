@@ -309,9 +309,11 @@ def test_replay_blocks_network_access_around_llmreel(
         import os, socket, urllib.request
         import pytest
 
+        # Numeric look-ups: the guard sees them as it sees a connect, but, let through,
+        # they send no packet (this suite never sends traffic off the machine).
         @pytest.mark.llmreel
         def test_escape_by_ip():
-            socket.create_connection(("192.0.2.1", 443), timeout=1)
+            socket.getaddrinfo("192.0.2.1", 443)
 
         @pytest.mark.llmreel
         def test_escape_by_name():
@@ -324,14 +326,10 @@ def test_replay_blocks_network_access_around_llmreel(
 
         @pytest.mark.llmreel(passthrough_hosts=["192.0.2.1"])
         def test_passthrough_host_is_allowed():
-            with pytest.raises(OSError) as info:
-                socket.create_connection(("192.0.2.1", 9), timeout=0.05)
-            assert "llmreel" not in str(info.value)
+            assert socket.getaddrinfo("192.0.2.1", 9)
 
         def test_unmarked_is_not_guarded():
-            with pytest.raises(OSError) as info:
-                socket.create_connection(("192.0.2.1", 9), timeout=0.05)
-            assert "llmreel" not in str(info.value)
+            assert socket.getaddrinfo("192.0.2.1", 9)
         """
     )
     result = project.runpytest()
@@ -339,7 +337,7 @@ def test_replay_blocks_network_access_around_llmreel(
     result.stdout.fnmatch_lines(
         [
             "*NetworkBlockedError: llmreel blocked a network connection to 192.0.2.1:443 during "
-            "test_net.py::test_escape_by_ip*",
+            "test_net.py::test_escape_by_ip*It was made at *test_net.py:* in test_escape_by_ip*",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -351,7 +349,7 @@ def test_replay_blocks_network_access_around_llmreel(
     )
     # Recording needs the network, so the guard is only there in replay mode.
     result = project.runpytest("--llmreel-mode=record-if-missing", "-k", "escape_by_ip")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(passed=1)
     assert "NetworkBlockedError" not in result.stdout.str()
 
 

@@ -27,6 +27,7 @@ import pytest
 from hostile import TESTS_DIR
 from llmreel import Cassette, Interaction, load_file, open_engine, use_cassette
 from llmreel.transport import AsyncHttpx2Transport, HttpxTransport
+from soak import Rounds
 from upstreams.faulty import FaultyUpstream
 
 SAME = {"model": "conc", "messages": [{"role": "user", "content": "the same request"}]}
@@ -322,7 +323,9 @@ def test_processes_recording_one_sequence_lose_and_duplicate_nothing(
 @pytest.mark.slow
 def test_soak_processes_and_threads_many_rounds(tmp_path: Path, faulty: FaultyUpstream) -> None:
     url = f"{faulty.base_url}/v1/chat/completions"
-    for round_ in range(15):
+    # Up to 15 rounds, as many as fit in a minute (at least 5).
+    rounds = Rounds(15, seconds=60, least=5)
+    for round_ in rounds:
         root = tmp_path / f"c{round_}"
         run_processes(root, url, 6, 10, "record-if-missing")
         seq = sequence_on_disk(root, key_of(root, SAME))

@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import pytest
 
 from hostile import TESTS_DIR
 from llmreel import Cassette, load_file, use_cassette
+from soak import Rounds
 from upstreams.faulty import FaultyUpstream
 
 
@@ -167,9 +168,16 @@ def wait_ready(log: Path, pids: list[int], timeout: float = 30) -> None:
 
 
 def run_trials(
-    trials: int, top: Path, faulty: FaultyUpstream, zygote: Zygote, seed: int, *, spread: int
+    trials: Iterable[int],
+    top: Path,
+    faulty: FaultyUpstream,
+    zygote: Zygote,
+    seed: int,
+    *,
+    spread: int,
 ) -> dict[str, int]:
-    """``trials`` kill rounds over ``spread`` cassettes under ``top`` (each reused every
+    """A kill round for each of ``trials`` (a range, or the soak's time-bounded
+    :class:`~soak.Rounds`) over ``spread`` cassettes under ``top`` (each reused every
     ``spread``-th round, so every cassette lives through several crashes while a recorder's
     start-up, which opens its cassette, stays cheap)."""
     rng = random.Random(seed)
@@ -177,7 +185,7 @@ def run_trials(
     seen: dict[Path, int] = {}
     roots = [top / f"cassette-{i}" for i in range(spread)]
     readers = [Cassette(r) for r in roots]
-    for trial in range(trials):
+    for trial in trials:
         root, reader = roots[trial % spread], readers[trial % spread]
         log = top / f"completed-{trial % spread}.log"
         processes = 1 if trial % 3 else 3
@@ -241,7 +249,7 @@ def slow_fsync_trial(root: Path, faulty: FaultyUpstream, zygote: Zygote, seed: i
 def test_sigkilled_recorders_never_leave_a_partial_or_invalid_file(
     tmp_path: Path, faulty: FaultyUpstream, zygote: Zygote
 ) -> None:
-    stats = run_trials(50, tmp_path, faulty, zygote, seed=1, spread=10)
+    stats = run_trials(range(50), tmp_path, faulty, zygote, seed=1, spread=10)
     for seed in range(3):
         slow_fsync_trial(tmp_path / "cassette-0", faulty, zygote, seed)
     assert stats["trials"] == 50 and stats["kills"] >= 80
@@ -272,8 +280,12 @@ def test_leftover_temp_files_are_ignored_and_removed_once_stale(tmp_path: Path) 
 
 @pytest.mark.slow
 def test_soak_sigkill_many_trials(tmp_path: Path, faulty: FaultyUpstream, zygote: Zygote) -> None:
-    stats = run_trials(500, tmp_path, faulty, zygote, seed=2, spread=5)
+    # Up to 500 kill rounds, as many as fit in two minutes (at least 100).
+    trials = Rounds(500, seconds=120, least=100)
+    stats = run_trials(trials, tmp_path, faulty, zygote, seed=2, spread=5)
     for seed in range(20):
         slow_fsync_trial(tmp_path / f"cassette-{seed % 5}", faulty, zygote, 100 + seed)
     replayed = sum(replay_everything(tmp_path / f"cassette-{i}", faulty.base_url) for i in range(5))
-    assert stats["trials"] == 500 and replayed == len(recording_files(tmp_path))
+    assert stats["trials"] == trials.done >= 100
+    assert stats["kills"] > stats["trials"] and stats["recordings"] > 0
+    assert replayed == len(recording_files(tmp_path))

@@ -46,6 +46,7 @@ from llmreel import (
 from llmreel.formats import parse_document
 from llmreel.store.cassette import INDEX_THRESHOLD
 from llmreel.store.index import INDEX_DIR
+from soak import Rounds
 from upstreams.faulty import FaultyUpstream
 
 CHAT = "/v1/chat/completions"
@@ -516,16 +517,20 @@ def test_damaged_or_missing_index_is_rebuilt_and_never_changes_a_match(
         cassette.close()
 
 
-@pytest.mark.slow
-@settings(max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     which=st.integers(0, len(SAMPLES) - 1),
     choice=st.randoms(use_true_random=False),
     value=_json,
     delete=st.booleans(),
 )
-def test_soak_mutated_documents(
-    which: int, choice: random.Random, value: Any, delete: bool
-) -> None:
+def _mutated_documents_batch(which: int, choice: random.Random, value: Any, delete: bool) -> None:
     inner = test_mutated_documents_load_or_fail_with_a_named_error.hypothesis.inner_test  # type: ignore[attr-defined]
     inner(which, choice, value, delete)
+
+
+@pytest.mark.slow
+def test_soak_mutated_documents() -> None:
+    # Up to 20 batches of 1,000 fresh examples, as many as fit in 45 s (at least 3).
+    for _ in Rounds(20, seconds=45, least=3):
+        _mutated_documents_batch()

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from hostile import SECRETS, leaks_under
 from llmreel import Cassette, load_file
 from llmreel.server import CASSETTE_HEADER, OUTCOME_HEADER, ServerConfig, ServerThread
+from soak import Rounds
 from upstreams.faulty import FaultyUpstream
 from upstreams.serving import free_port
 
@@ -481,9 +482,8 @@ def test_secret_refusal_is_a_client_error(tmp_path: Path, faulty: FaultyUpstream
     assert not list(tmp_path.rglob("*.json"))
 
 
-@pytest.mark.slow
 @settings(
-    max_examples=3000,
+    max_examples=250,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -496,7 +496,7 @@ def test_secret_refusal_is_a_client_error(tmp_path: Path, faulty: FaultyUpstream
     name=_NAMES,
     body=_BODIES,
 )
-def test_soak_fuzzed_requests(
+def _fuzzed_requests_batch(
     fuzz_servers: tuple[Path, list[ServerThread], FaultyUpstream],
     which: int,
     method: str,
@@ -508,6 +508,18 @@ def test_soak_fuzzed_requests(
 ) -> None:
     inner = test_fuzzed_requests_get_an_answer_and_the_server_survives.hypothesis.inner_test  # type: ignore[attr-defined]
     inner(fuzz_servers, which, method, parts, query, ctype, name, body)
+
+
+@pytest.mark.slow
+def test_soak_fuzzed_requests(
+    fuzz_servers: tuple[Path, list[ServerThread], FaultyUpstream],
+) -> None:
+    # Up to 12 batches of 250 fresh requests, as many as fit in 75 s (at least 2).
+    for _ in Rounds(12, seconds=75, least=2):
+        _fuzzed_requests_batch(fuzz_servers)
+    top, servers, _ = fuzz_servers
+    assert all(healthy(srv) for srv in servers)
+    assert files_outside(top, top / "record") == []
 
 
 def test_many_concurrent_hostile_connections_leave_the_server_answering(tmp_path: Path) -> None:

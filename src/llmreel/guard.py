@@ -108,17 +108,22 @@ class NetworkGuard:
 
     ``allow`` holds host names and addresses; ``"localhost"`` in it allows every
     loopback address. ``describe(host_port)`` writes the first part of the error
-    message (callers add context such as the test or cassette); every refused
-    ``host:port`` is appended to :attr:`escapes`.
+    message (callers add context such as the test or cassette), then comes where
+    the call was made, then ``advice`` (what to do; by default the generic advice
+    for :func:`block_network`). Every refused ``host:port`` is appended to
+    :attr:`escapes`.
     """
 
     def __init__(
         self,
         allow: Iterable[str] = DEFAULT_ALLOW,
         describe: Callable[[str], str] | None = None,
+        *,
+        advice: str | None = None,
     ) -> None:
         self.allow = frozenset(h.strip("[]").lower() for h in allow)
         self.describe = describe or _default_describe
+        self.advice = _ADVICE if advice is None else advice
         self.escapes: list[str] = []
         self._saved: list[tuple[Any, str, Any]] = []
         self._lock = threading.Lock()
@@ -139,7 +144,7 @@ class NetworkGuard:
         where = f"{text}:{port}" if port not in (None, "") else text
         with self._lock:
             self.escapes.append(where)
-        raise NetworkBlockedError(self.describe(where) + _callers() + _ADVICE)
+        raise NetworkBlockedError(self.describe(where) + _callers() + self.advice)
 
     def install(self) -> None:
         guard = self

@@ -41,8 +41,9 @@ identical requests, replays the recordings it wrote itself (the engine's
 In replay mode the test may not reach the network around llmreel: socket
 connects and name lookups for anything but loopback (and the ``--llmreel-server``
 host, and the marker's ``passthrough_hosts``) raise
-:class:`~llmreel.exceptions.NetworkBlockedError` and fail the test, naming the
-host:port that escaped. A replay miss fails only its test, with the engine's
+:class:`~llmreel.exceptions.NetworkBlockedError` (the guard of :mod:`llmreel.guard`)
+and fail the test, naming the host:port that escaped, the code that made the call and
+the pytest command that records it. A replay miss fails only its test, with the engine's
 full explanation (closest recordings, body diff) and the exact pytest command
 that records it.
 
@@ -62,15 +63,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import ipaddress
 import json
 import os
 import re
 import shlex
-import socket
-import threading
 import uuid
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +80,8 @@ import pytest
 
 from llmreel.context import CassetteSession
 from llmreel.engine import Engine, Exhausted
-from llmreel.exceptions import ConfigError, NetworkBlockedError, ReplayMissError
+from llmreel.exceptions import ConfigError, ReplayMissError
+from llmreel.guard import DEFAULT_ALLOW, NetworkGuard
 from llmreel.interaction import Interaction
 from llmreel.intercept import ActiveCassette, activate, deactivate
 from llmreel.matching import Matcher
@@ -351,83 +350,6 @@ def _marker_kwargs(item: pytest.Item) -> dict[str, Any]:
     return merged
 
 
-# ---------------------------------------------------------------------------- network guard
-
-
-def _is_loopback(host: str) -> bool:
-    h = host.strip("[]").lower()
-    if h in ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"):
-        return True
-    if h.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(h.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
-
-
-class _NetworkGuard:
-    """Refuses socket connects and name lookups to non-loopback hosts while installed.
-
-    Process-wide (all threads): SDKs connect from worker threads and event
-    loops, and whatever they do during the test is the test's traffic.
-    """
-
-    def __init__(self, allowed: frozenset[str], describe: Callable[[str], str]) -> None:
-        self.allowed = frozenset(h.lower() for h in allowed)
-        self.describe = describe
-        self.escapes: list[str] = []
-        self._saved: list[tuple[Any, str, Any]] = []
-        self._lock = threading.Lock()
-
-    def _check(self, host: Any, port: Any) -> None:
-        if host is None:
-            return
-        text = host.decode() if isinstance(host, bytes) else str(host)
-        if _is_loopback(text) or text.lower() in self.allowed:
-            return
-        where = f"{text}:{port}" if port not in (None, "") else text
-        with self._lock:
-            self.escapes.append(where)
-        raise NetworkBlockedError(self.describe(where))
-
-    def install(self) -> None:
-        guard = self
-        real_connect = socket.socket.connect
-        real_connect_ex = socket.socket.connect_ex
-        real_getaddrinfo = socket.getaddrinfo
-
-        def _address_check(sock: socket.socket, address: Any) -> None:
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-                guard._check(address[0], address[1])
-
-        def connect(self: socket.socket, address: Any) -> None:
-            _address_check(self, address)
-            return real_connect(self, address)
-
-        def connect_ex(self: socket.socket, address: Any) -> int:
-            _address_check(self, address)
-            return real_connect_ex(self, address)
-
-        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-            guard._check(host, port)
-            return real_getaddrinfo(host, port, *args, **kwargs)
-
-        self._saved = [
-            (socket.socket, "connect", real_connect),
-            (socket.socket, "connect_ex", real_connect_ex),
-            (socket, "getaddrinfo", real_getaddrinfo),
-        ]
-        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
-        socket.getaddrinfo = getaddrinfo
-
-    def uninstall(self) -> None:
-        for owner, attr, original in reversed(self._saved):
-            setattr(owner, attr, original)
-        self._saved = []
-
-
 # ---------------------------------------------------------------------------- server mode
 
 
@@ -559,7 +481,7 @@ class _Running:
 
     usage: TestUsage
     engine: _TestEngine | None
-    guard: _NetworkGuard | None
+    guard: NetworkGuard | None
     hint: str
     reported_misses: int = 0
     reported_escapes: int = 0
@@ -719,17 +641,23 @@ class LlmreelPlugin:
         engine.record_hint = f"`{hint}`"
         return engine
 
-    def _describe_escape(self, nodeid: str, hint: str) -> Callable[[str], str]:
+    def _guard(self, nodeid: str, hint: str, allowed: set[str]) -> NetworkGuard:
+        """The replay-mode guard: loopback and ``allowed`` only; an escape names the test
+        and the pytest command that records it."""
+
         def describe(where: str) -> str:
             return (
                 f"llmreel blocked a network connection to {where} during {nodeid}: in replay "
                 f"mode a test may only reach loopback (127.0.0.1, ::1, localhost); its LLM "
-                f"calls are answered from the cassette. If this call should be recorded, "
-                f"record it with `{hint}`; if it must reach the network, add the host to "
-                f"@pytest.mark.llmreel(passthrough_hosts=[...]) or run in live mode."
+                f"calls are answered from the cassette."
             )
 
-        return describe
+        advice = (
+            f" If this call should be recorded, record it with `{hint}`; if it must reach the "
+            f"network, add the host to @pytest.mark.llmreel(passthrough_hosts=[...]) or run "
+            f"in live mode."
+        )
+        return NetworkGuard((*DEFAULT_ALLOW, *allowed), describe, advice=advice)
 
     @contextlib.contextmanager
     def activate(self, item: pytest.Item) -> Iterator[CassetteSession | ServerCassette]:
@@ -747,12 +675,12 @@ class LlmreelPlugin:
             mode=plan.mode.value,
             server=server is not None,
         )
-        guard: _NetworkGuard | None = None
+        guard: NetworkGuard | None = None
         if plan.mode is Mode.REPLAY:
             allowed = set(plan.passthrough_hosts)
             if server is not None:
                 allowed.add(urlsplit(server).hostname or "")
-            guard = _NetworkGuard(frozenset(allowed), self._describe_escape(item.nodeid, hint))
+            guard = self._guard(item.nodeid, hint, allowed)
         if server is not None:
             handle = ServerCassette(server, plan.name, item.nodeid)
             run = _Running(usage, None, guard, hint)

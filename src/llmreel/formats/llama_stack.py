@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmreel.exceptions import RecordingFileError, UnsupportedRecordingError
-from llmreel.interaction import Event, Interaction, Request, Response
+from llmreel.interaction import Event, Interaction, Request, Response, StreamKind
 from llmreel.streams import SseParser
 
 __all__ = ["GET_ENDPOINTS", "from_document", "wire_request"]
@@ -263,26 +263,18 @@ def _broken_stream(resp: dict[str, Any], endpoint: str, ollama: bool) -> Respons
         return None
     items = body if isinstance(body, list) else []
     message = str(exc.get("message") or resp.get("exception_message") or "error")
+    err: Any
+    stream: StreamKind
     if ollama and exc.get("status_code") == -1:
-        events = [Event(t=0.0, data=_json(_data(i))) for i in items]
-        events.append(Event(t=0.0, data=_json({"error": message})))
-        return Response(
-            status=200,
-            headers={"content-type": "application/x-ndjson"},
-            stream="ndjson",
-            events=events,
-        )
-    if not ollama and exc.get("type") == "APIError" and "status_code" not in exc:
+        err, stream, ctype = message, "ndjson", "application/x-ndjson"
+    elif not ollama and exc.get("type") == "APIError" and "status_code" not in exc:
         err = exc.get("body") if isinstance(exc.get("body"), dict) else {"message": message}
-        events = [Event(t=0.0, data=_json(_data(i))) for i in items]
-        events.append(Event(t=0.0, data=_json({"error": err})))
-        return Response(
-            status=200,
-            headers={"content-type": "text/event-stream"},
-            stream="sse",
-            events=events,
-        )
-    return None
+        stream, ctype = "sse", "text/event-stream"
+    else:
+        return None
+    events = [Event(t=0.0, data=_json(_data(i))) for i in items]
+    events.append(Event(t=0.0, data=_json({"error": err})))
+    return Response(status=200, headers={"content-type": ctype}, stream=stream, events=events)
 
 
 def _raw_sse(lines: list[Any]) -> list[Event]:

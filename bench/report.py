@@ -190,10 +190,22 @@ def _targets() -> list[str]:
                 f" vs vcrpy {_us(tl['vcrpy']['median'])}"
                 f" ({t['ratio_llmreel_over_vcrpy']:.2f}x)"
             )
+        pc = s.get("python_calls_per_call")
+        if pc:
+            lc, vc = pc["llmreel"] - pc["floor"], pc["vcrpy"] - pc["floor"]
+            extra += (
+                f"; Python calls per SDK call above the floor: llmreel {lc:.0f}, vcrpy "
+                f"{vc:.0f} ({lc / vc:.2f}x)"
+            )
+
+        def spread(v: dict[str, Any]) -> str:
+            lo, hi = v["p25"] * 1e3, v["p75"] * 1e3
+            return f"{_ms(v['median'])} (rounds p25-p75 {lo:+.3f}..{hi:+.3f})"
+
         rows.append(
             "| In-process replay (seed), cassette open: llmreel's cost above the floor "
             "≤ 0.5x vcrpy's "
-            f"| llmreel {_ms(o['llmreel']['median'])}, vcrpy {_ms(o['vcrpy']['median'])} "
+            f"| llmreel {spread(o['llmreel'])}, vcrpy {spread(o['vcrpy'])} "
             f"above a floor of {_ms(s['summary']['floor']['cpu']['median'])} "
             f"({ratio:.2f}x){extra} | {_ok(0 <= ratio <= 0.5)} (see notes) |"
         )
@@ -239,17 +251,21 @@ def _targets() -> list[str]:
             ok = ok and f >= 0.8 and (m is None or m > 1)
         rows.append(
             "| Server replay ≥ 0.8x the floor's throughput, ahead of mitmproxy "
-            f"| {'; '.join(parts)} | {_ok(ok)} |"
+            f"| {'; '.join(parts)} | {_ok(ok)}{'' if ok else ' (see notes)'} |"
         )
     rc = read_result("record")
     if rc and "fixed_delay" in rc:
         fd = rc["fixed_delay"]
         s_ = fd["serve-record"]["ttfb_over_direct"]
         i_ = fd["inprocess-record"]["ttfb_over_direct"]
+        live = fd.get("serve-live", {}).get("ttfb_over_direct")
+        hop = (
+            f" (forwarding alone, `--mode live`: {live * 1e3:+.2f} ms)" if live is not None else ""
+        )
         rows.append(
             "| Record overhead: a few ms at most on TTFB (fixed-delay upstream) "
-            f"| serve {s_ * 1e3:+.2f} ms, in-process {i_ * 1e3:+.2f} ms "
-            f"| {_ok(max(s_, i_) < 5e-3)} |"
+            f"| serve {s_ * 1e3:+.2f} ms{hop}, in-process {i_ * 1e3:+.2f} ms "
+            f"| {_ok(max(s_, i_) < 5e-3)} (see notes) |"
         )
     dk = read_result("disk")
     if dk:
@@ -331,21 +347,31 @@ def _details() -> list[str]:
         out += [
             "### 4. Record overhead (ms, median)",
             "",
-            "| upstream | path | TTFB | TTFB p25-p75 | total | total p25-p75 |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| upstream | path | TTFB | TTFB p25-p75 | TTFB min | total | total p25-p75 |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for part in ("fixed_delay", "llamacpp"):
             d = rc.get(part, {})
             if "skipped" in d:
-                out.append(f"| {part} | skipped: {d['skipped']} | | | | |")
+                out.append(f"| {part} | skipped: {d['skipped']} | | | | | |")
                 continue
             for n, v in d.items():
                 t, f = v["total"], v["ttfb"]
                 out.append(
                     f"| {part} | {n} | {f['median'] * 1e3:.2f} | {f['p25'] * 1e3:.2f}-"
-                    f"{f['p75'] * 1e3:.2f} | {t['median'] * 1e3:.2f} | {t['p25'] * 1e3:.2f}-"
+                    f"{f['p75'] * 1e3:.2f} | {f['min'] * 1e3:.2f} | {t['median'] * 1e3:.2f} | "
+                    f"{t['p25'] * 1e3:.2f}-"
                     f"{t['p75'] * 1e3:.2f} |"
                 )
+        for part in ("fixed_delay", "llamacpp"):
+            for n, v in rc.get(part, {}).items():
+                failed = v.get("failed_attempts") if isinstance(v, dict) else None
+                if failed:
+                    out += [
+                        "",
+                        f"- {part} / {n}: {len(failed)} attempt(s) failed and were tried "
+                        f"again, first: `{failed[0][:200]}`",
+                    ]
         out += ["", "![record](results/record.png)", ""]
     dk = read_result("disk")
     if dk:
@@ -368,15 +394,19 @@ def _details() -> list[str]:
 def write_readme() -> None:
     head = (BENCH_DIR / "NOTES.md").read_text() if (BENCH_DIR / "NOTES.md").exists() else ""
     machine = ""
+    loads: list[str] = []
     for name in ("inprocess", "scale", "server", "record", "disk"):
         r = read_result(name)
         if r:
             m = r["machine"]
-            machine = (
-                f"Last run: Python {m['python']}, {m['cpus']} CPUs, load average at start "
-                f"{m['loadavg_at_start']} ({m['platform']}); quick={r['params']['quick']}."
+            load = m.get("loadavg_at_end", m.get("loadavg_at_start"))
+            loads.append(f"{name} {load}")
+            machine = machine or (
+                f"Last run: Python {m['python']}, {m['cpus']} CPUs ({m['platform']}); "
+                f"quick={r['params']['quick']}. Load average (1, 5, 15 min) when each "
+                f"benchmark ended: "
             )
-            break
+    machine += "; ".join(loads) + "." if loads else ""
     body = [
         "# Benchmarks: llmreel against its peers",
         "",

@@ -32,7 +32,7 @@ from server_helpers import cli_server, serving
 from upstreams.fake_ollama import FakeOllama
 from upstreams.faulty import FaultyUpstream, tokens_for
 from upstreams.llamacpp import LlamaCppServer
-from upstreams.serving import free_port
+from upstreams.serving import free_port, run_app
 
 
 def _recordings(directory: Path) -> list[Interaction]:
@@ -305,6 +305,43 @@ def test_upstream_error_is_passed_through_recorded_and_replayed(
     (only,) = _recordings(tmp_path)
     assert only.response.status == 429 and only.response.complete
     assert len(faulty.received) == 1
+
+
+def test_a_cookie_set_by_the_upstream_is_not_sent_on_other_clients_requests(
+    tmp_path: Path,
+) -> None:
+    # The server forwards for many clients over one pool: a Set-Cookie in one response
+    # must reach that client, never be replayed by the proxy on anyone's next request.
+    seen: list[str | None] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        headers = dict(scope["headers"])
+        seen.append(headers[b"cookie"].decode() if b"cookie" in headers else None)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"set-cookie", b"session=first-client; Path=/"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"ok": true}'})
+
+    with (
+        run_app(app) as upstream,
+        serving(tmp_path, mode="live", upstream=upstream) as server,
+    ):
+        first = httpx.post(f"{server.base_url}/v1/echo", json={"n": 1})
+        second = httpx.post(f"{server.base_url}/v1/echo", json={"n": 2})
+    assert first.headers["set-cookie"] == "session=first-client; Path=/"
+    assert second.status_code == 200
+    assert seen == [None, None]
 
 
 def test_client_leaving_mid_stream_leaves_a_correct_incomplete_recording(

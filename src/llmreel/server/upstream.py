@@ -88,8 +88,22 @@ class Upstream:
             if k.lower() not in _REQUEST_DROP and not k.lower().startswith("x-llmreel-")
         ]
         out.append(("accept-encoding", "identity"))
-        request = self.client.build_request(method, url, headers=out, content=body or None)
-        return await self.client.send(request, stream=True)
+        client = self.client
+        request = client.build_request(method, url, headers=out, content=body or None)
+        # Straight to the transport the client picks for this URL (its pool, the proxies of
+        # the environment), skipping ``client.send``: a proxy needs none of its auth,
+        # redirect, event-hook or cookie handling, and that layer cost up to ~1 ms before
+        # the upstream saw the request (measured in bench/NOTES.md, benchmark 4). Skipping
+        # it also keeps cookies one client's response set out of every later request.
+        transport = client._transport_for_url(request.url)
+        try:
+            response = await transport.handle_async_request(request)
+        except httpx.RemoteProtocolError:
+            # A pooled keep-alive connection the upstream had closed meanwhile: nothing was
+            # received, and the body is in memory, so sending it once more is safe.
+            response = await transport.handle_async_request(request)
+        response.request = request
+        return response
 
     @staticmethod
     def chunks(response: httpx.Response) -> tuple[AsyncIterator[bytes], bool]:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import gc
 import logging
 import os
 import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +74,25 @@ def cassette_path(root: str | os.PathLike[str], name: str) -> Path:
     if target != base and base not in target.parents:
         raise InvalidCassetteNameError(f"cassette name {name!r} resolves outside {base}.")
     return target
+
+
+@contextlib.contextmanager
+def _bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large map is built.
+
+    Building the map of a 100k-recording cassette allocates a few hundred thousand small
+    objects that all stay alive; every allocation threshold crossed then triggers a
+    collection that walks the growing heap for nothing (about a third of a warm open,
+    bench/NOTES.md). Reference counting still frees everything; the collector is
+    re-enabled afterwards only if it was on (a caller's ``gc.disable()`` is kept).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _slug(path: str) -> str:
@@ -138,12 +159,16 @@ class Cassette:
         dirs = orjson.dumps(self._dirs_seen, option=orjson.OPT_SORT_KEYS).decode()
         if self._index.get_meta("dirs") != dirs:
             return False
-        rows = self._index.rows()
-        if rows is None or len(rows) != len(names) or any(r[0] not in names for r in rows):
-            return False
-        with self._lock:
-            self._rebuild(rows)
-            self._listing = {r[0]: (r[1], r[2]) for r in rows}
+        with _bulk():
+            rows = self._index.rows()
+            if rows is None:
+                return False
+            listing = {r[0]: (r[1], r[2]) for r in rows}
+            if listing.keys() != names.keys():  # names are unique in the index
+                return False
+            with self._lock:
+                self._rebuild(rows)
+                self._listing = listing
         return True
 
     # ------------------------------------------------------------------ reading
@@ -265,7 +290,8 @@ class Cassette:
                 self._index.set_meta(
                     "dirs", orjson.dumps(self._dirs_seen, option=orjson.OPT_SORT_KEYS).decode()
                 )
-            self._rebuild(rows.values())
+            with _bulk():
+                self._rebuild(rows.values())
             self._listing = listing
 
     def _rebuild(self, rows: object) -> None:
@@ -318,7 +344,8 @@ class Cassette:
             if e.any_body:
                 by_path_key.setdefault(e.path_key, []).append(e)
         for seq in by_key.values():
-            seq.sort(key=lambda e: (e.pos, e.name))
+            if len(seq) > 1:  # most keys have one recording: nothing to order
+                seq.sort(key=lambda e: (e.pos, e.name))
         new_errors = set(errors) - set(self.errors)
         for name in sorted(new_errors):
             log.warning("llmreel: %s", errors[name])

@@ -109,7 +109,12 @@ def test_record_against_real_llamacpp_then_replay_with_no_upstream(
     )
     assert text.strip()
     files = _recordings(cassette)
-    assert len(files) == 4 and all(f.response.complete for f in files)
+    assert len(files) == 4
+    for f in files:
+        # An SDK may hang up the moment it has its last event, a hair before the upstream's
+        # own end of stream reaches the server: that recording is honestly marked as cut by
+        # the client, and it must still hold every event (the replay below proves it).
+        assert f.response.complete or "client" in (f.response.error or ""), f.response.error
     assert all(
         "authorization" not in {k.lower() for k in f.request.headers}
         or f.request.headers.get("authorization") != "Bearer sk-local"

@@ -31,6 +31,7 @@ import httpx
 import orjson
 from starlette.types import Message, Receive, Scope, Send
 
+from llmreel.adapters._common import request_from_parts
 from llmreel.api_shapes import error_response_parts
 from llmreel.engine import Decision, Recorder
 from llmreel.exceptions import (
@@ -117,41 +118,22 @@ class _Exchange:
         }
 
 
-def _parse_body(headers: dict[str, str], content: bytes) -> tuple[Any, bytes | None]:
-    # The same rule as transport.request_from_httpx: the key must not depend on the adapter.
-    if not content:
-        return None, None
-    ct = headers.get("content-type", "")
-    if "json" in ct or content[:1] in (b"{", b"["):
-        try:
-            return orjson.loads(content), None
-        except orjson.JSONDecodeError:
-            return None, content
-    return None, content
-
-
 def build_request(
     scope: Scope, headers: list[tuple[str, str]], content: bytes, url: str
 ) -> Request:
-    """The engine's view of an ASGI request whose body has been read."""
+    """The engine's view of an ASGI request whose body has been read.
+
+    Built by the same function as every in-process adapter's, so the key never depends
+    on whether a request came through the server or a transport.
+    """
     merged: dict[str, str] = {}
     for k, v in headers:
         if k.startswith("x-llmreel-"):
             continue  # llmreel's own routing, never part of a recording
         merged[k] = f"{merged[k]}, {v}" if k in merged else v
-    body, raw = _parse_body(merged, content)
-    path = scope.get("path") or "/"
-    if len(path) > 1:
-        path = path.rstrip("/")
     query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    return Request(
-        method=str(scope["method"]).upper(),
-        url=url,
-        path=path,
-        query=query,
-        headers=merged,
-        body=body,
-        raw=raw,
+    return request_from_parts(
+        str(scope["method"]), url, scope.get("path") or "/", query, merged.items(), content
     )
 
 

@@ -140,12 +140,12 @@ class Engine:
             mine = [e for e in seq if e.test_id == self.test_id]
             if mine:
                 seq = mine
-        positions = {e.pos for e in seq}
-        if len(positions) == len(seq):
-            # llmreel files carry their position: concurrent writers fill positions out of
-            # order, so the Nth call must get position N, not the Nth file that exists yet.
+        if self.mode is Mode.RECORD_IF_MISSING and len({e.pos for e in seq}) == len(seq):
+            # While recording, concurrent writers fill positions out of order: the Nth call
+            # must get position N (or record it), not the Nth file that exists so far.
             return next((e for e in seq if e.pos == n), None), len(seq)
-        # Files without distinct positions (llama-stack's): their order is the sequence.
+        # Replaying, the files' order is the sequence: a gap left by a recorder that was
+        # killed before it wrote is skipped. llama-stack files have no positions at all.
         return (seq[n] if n < len(seq) else None), len(seq)
 
     def _last_entry(self, key: str, request: Request) -> Entry | None:

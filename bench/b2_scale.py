@@ -32,8 +32,8 @@ import orjson
 from bench.common import PEERS, REPO, log, summarize, versions, write_result
 from bench.exchanges import REPLAY_BASE, VCR_MATCH_ON
 from llmreel.formats import native
-from llmreel.interaction import Interaction, Request, Response
 from llmreel.matching import Matcher
+from llmreel.model.interaction import Interaction, Request, Response
 
 SCALE = PEERS / "scale"
 

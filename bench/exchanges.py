@@ -27,8 +27,8 @@ import orjson
 
 from bench.common import PEERS, REPO
 from llmreel.formats import load_file
-from llmreel.interaction import Event, Interaction, Request, Response
 from llmreel.matching import Matcher
+from llmreel.model.interaction import Event, Interaction, Request, Response
 
 # vcrpy matches on method + URL by default, so every POST to one endpoint would be "the same"
 # request. LLM tests have to add the body (pytest-recording users set it in vcr_config); we do

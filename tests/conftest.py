@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from llmreel.guard import block_network
+from llmreel.intercept.guard import block_network
 from upstreams.fake_ollama import FakeOllama
 from upstreams.faulty import FaultyUpstream
 from upstreams.llamacpp import LlamaCppServer, unavailable_reason

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmreel.formats.llama_stack_hash import expected_name
+from llmreel.formats.llama_stack.naming import expected_name
 
 HERE = Path(__file__).resolve().parent
 

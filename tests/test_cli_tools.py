@@ -16,17 +16,14 @@ import pytest
 from typer.testing import CliRunner
 
 import llmreel
-import llmreel.cli_tools  # registers the commands on the app
 from llmreel.cli import app
-from llmreel.usage import read_usage, write_usage
+from llmreel.store.usage import read_usage, write_usage
 from synthetic_corpus import build, conformance_dir
 from upstreams.faulty import FaultyUpstream
 
 CONF = conformance_dir()
 needs_conformance = pytest.mark.skipif(CONF is None, reason="conformance data not available")
 runner = CliRunner()
-
-assert llmreel.cli_tools.app is app
 
 
 def run(*args: str | Path) -> tuple[int, str, str]:

@@ -31,7 +31,7 @@ from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
 import llmreel
-from llmreel.guard import block_network
+from llmreel.intercept.guard import block_network
 from upstreams.llamacpp import LlamaCppServer
 
 pytestmark = [

@@ -23,7 +23,7 @@ import requests
 
 import llmreel
 from llmreel.exceptions import NetworkBlockedError
-from llmreel.guard import block_network
+from llmreel.intercept.guard import block_network
 from upstreams.gemini import FakeGemini
 from upstreams.llamacpp import LlamaCppServer
 from upstreams.serving import run_app

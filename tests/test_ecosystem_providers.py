@@ -21,11 +21,11 @@ import pytest
 import requests
 
 import llmreel
-from llmreel.api_shapes import family_of
-from llmreel.guard import block_network
-from llmreel.interaction import Request
+from llmreel.intercept.guard import block_network
 from llmreel.matching import DEFAULT_IGNORED_QUERY, Matcher
-from llmreel.providers import CREDENTIAL_HEADERS, IGNORED_QUERY, PROVIDERS, provider_for
+from llmreel.model.interaction import Request
+from llmreel.providers.error_shapes import family_of
+from llmreel.providers.table import CREDENTIAL_HEADERS, IGNORED_QUERY, PROVIDERS, provider_for
 from llmreel.redaction import CREDENTIAL_HEADERS as REDACTED_HEADERS
 from upstreams.azure import AzureFront
 from upstreams.gemini import FakeGemini

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 import llmreel
-from llmreel.guard import block_network
+from llmreel.intercept.guard import block_network
 from upstreams.fake_ollama import FakeOllama
 from upstreams.llamacpp import LlamaCppServer
 

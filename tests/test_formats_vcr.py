@@ -18,7 +18,7 @@ import yaml
 
 import llmreel
 from llmreel.formats.vcr import load_cassette
-from llmreel.migrate import import_recordings
+from llmreel.tools.migrate import import_recordings
 from upstreams.fake_ollama import FakeOllama
 from upstreams.faulty import FaultyUpstream
 

@@ -15,16 +15,17 @@ import pytest
 
 import llmreel
 from llmreel.formats import load_file
-from llmreel.formats.llama_stack_export import LlamaStackWriter, to_document
-from llmreel.formats.llama_stack_hash import (
+from llmreel.formats.llama_stack.export import to_document
+from llmreel.formats.llama_stack.naming import (
     candidate_names,
     check_name,
     expected_name,
     normalize_body_for_hash,
     request_hash,
 )
-from llmreel.interaction import Interaction
-from llmreel.migrate import export_recordings, import_recordings
+from llmreel.formats.llama_stack.writer import LlamaStackWriter
+from llmreel.model.interaction import Interaction
+from llmreel.tools.migrate import export_recordings, import_recordings
 from synthetic_corpus import conformance_dir
 from upstreams.faulty import FaultyUpstream
 

@@ -8,7 +8,7 @@ import openai
 import pytest
 
 import llmreel
-from llmreel.modes import Mode, resolve_mode
+from llmreel.engine.modes import Mode, resolve_mode
 from upstreams.faulty import FaultyUpstream
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import llmreel
 from llmreel.formats import native
-from llmreel.interaction import Event, Interaction, Request, Response
+from llmreel.model.interaction import Event, Interaction, Request, Response
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_982269f9e631f14c.txt"
 

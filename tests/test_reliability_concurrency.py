@@ -26,7 +26,7 @@ import pytest
 
 from hostile import TESTS_DIR
 from llmreel import Cassette, Interaction, load_file, open_engine, use_cassette
-from llmreel.transport import AsyncHttpx2Transport, HttpxTransport
+from llmreel.intercept.httpx_transports import AsyncHttpx2Transport, HttpxTransport
 from soak import Rounds
 from upstreams.faulty import FaultyUpstream
 

@@ -26,7 +26,7 @@ import pytest
 
 import llmreel
 from llmreel.formats import load_file
-from llmreel.interaction import Interaction
+from llmreel.model.interaction import Interaction
 from llmreel.server import OUTCOME_HEADER
 from server_helpers import cli_server, serving
 from upstreams.fake_ollama import FakeOllama

@@ -6,8 +6,9 @@ openai, anthropic and ollama SDKs) through a cassette. Out of process:
 cassette recorded one way replays the other.
 """
 
-from llmreel.context import CassetteSession, open_engine, use_cassette
+from llmreel._version import __version__
 from llmreel.engine import Engine, Recorder, Stats
+from llmreel.engine.modes import Mode
 from llmreel.exceptions import (
     CassetteNotFoundError,
     ConfigError,
@@ -25,18 +26,16 @@ from llmreel.exceptions import (
     WriteFailedError,
 )
 from llmreel.formats import load_file
-from llmreel.interaction import Event, Interaction, Request, Response
-from llmreel.matching import Matcher, Normalizer, parse_normalizer
-from llmreel.modes import Mode
-from llmreel.store import Cassette
-from llmreel.transport import (
+from llmreel.intercept.httpx_transports import (
     AsyncHttpx2Transport,
     AsyncHttpxTransport,
     Httpx2Transport,
     HttpxTransport,
 )
-
-__version__ = "0.1.0"
+from llmreel.intercept.use_cassette import CassetteSession, open_engine, use_cassette
+from llmreel.matching import Matcher, Normalizer, parse_normalizer
+from llmreel.model.interaction import Event, Interaction, Request, Response
+from llmreel.store import Cassette
 
 __all__ = [
     "AsyncHttpx2Transport",

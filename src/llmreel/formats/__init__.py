@@ -9,7 +9,7 @@ import orjson
 
 from llmreel.exceptions import RecordingFileError
 from llmreel.formats import llama_stack, native
-from llmreel.interaction import Interaction
+from llmreel.model.interaction import Interaction
 
 __all__ = ["load_file", "parse_document"]
 

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from llmreel.exceptions import FormatVersionError, RecordingFileError
-from llmreel.interaction import Event, Interaction, Request, Response
+from llmreel.model.interaction import Event, Interaction, Request, Response
 
 __all__ = ["FORMAT_VERSION", "VERSION_FIELD", "dumps", "from_document"]
 

@@ -22,9 +22,9 @@ import orjson
 import yaml
 
 from llmreel.exceptions import RecordingFileError
-from llmreel.interaction import Interaction, Request, Response
+from llmreel.model.interaction import Interaction, Request, Response
+from llmreel.model.streams import make_parser, stream_kind_for
 from llmreel.redaction import redact_headers, redact_query, redact_url
-from llmreel.streams import make_parser, stream_kind_for
 
 __all__ = ["is_vcr_document", "load_cassette", "parse_cassette"]
 

@@ -15,9 +15,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from llmreel.engine import Exhausted, parse_pace
+from llmreel.engine.modes import Mode
 from llmreel.exceptions import ConfigError
 from llmreel.matching import parse_normalizer
-from llmreel.modes import Mode
 
 __all__ = [
     "CASSETTE_HEADER",

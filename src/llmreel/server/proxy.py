@@ -31,17 +31,17 @@ import httpx
 import orjson
 from starlette.types import Message, Receive, Scope, Send
 
-from llmreel.adapters._common import request_from_parts
-from llmreel.api_shapes import error_response_parts
 from llmreel.engine import Decision, Recorder
+from llmreel.engine.modes import Mode
 from llmreel.exceptions import (
     InvalidCassetteNameError,
     LlmreelError,
     ReplayMissError,
     SecretLeakError,
 )
-from llmreel.interaction import Request, Response
-from llmreel.modes import Mode
+from llmreel.model.interaction import Request, Response
+from llmreel.model.wire import request_from_parts
+from llmreel.providers.error_shapes import error_response_parts
 from llmreel.server.config import CASSETTE_HEADER, ServerConfig
 from llmreel.server.lists import LIST_PATHS, synthesized_list
 from llmreel.server.logs import log_request

@@ -13,31 +13,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
-import gc
 import logging
 import os
-import re
 import threading
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
 
-from llmreel.exceptions import (
-    InvalidCassetteNameError,
-    RecordingFileError,
-    WriteFailedError,
-)
+from llmreel.exceptions import RecordingFileError
 from llmreel.formats import load_file, native
-from llmreel.interaction import Interaction
 from llmreel.matching import Matcher
+from llmreel.model.interaction import Interaction
+from llmreel.store.entries import Entry, build_maps
+from llmreel.store.files import TEMP_SUFFIX, bulk, remove_if_stale, write_atomically, write_error
 from llmreel.store.index import INDEX_DIR, IndexRow, SqliteIndex
+from llmreel.store.names import recording_file_name
 
-__all__ = ["Cassette", "Entry", "cassette_path", "validate_cassette_name"]
+__all__ = ["INDEX_THRESHOLD", "Cassette", "Entry", "StaleEntryError"]
 
 log = logging.getLogger("llmreel")
 
@@ -45,77 +38,6 @@ log = logging.getLogger("llmreel")
 # pays for itself on large ones.
 INDEX_THRESHOLD = 200
 _SUFFIXES = (".json", ".txt")
-# Temp files of writes in flight are ".<name>.<random>.partial"; one left behind by a
-# writer that died (SIGKILL, power loss) is removed once it is older than this.
-_TEMP_SUFFIX = ".partial"
-STALE_TEMP_SECONDS = 60.0
-_NAME_OK = re.compile(r"^[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*$")
-
-
-def validate_cassette_name(name: str) -> str:
-    """A relative cassette name that cannot escape its directory, or an error saying why."""
-    text = name.strip().replace("\\", "/").rstrip("/")
-    if (
-        not text
-        or len(text) > 200
-        or not _NAME_OK.match(text)
-        or any(part in ("", ".", "..") or part.startswith(".") for part in text.split("/"))
-    ):
-        raise InvalidCassetteNameError(
-            f"invalid cassette name {name!r}: use letters, digits, '.', '_', '-' and '/' "
-            f"between parts, no '..' and no leading '.' (e.g. 'tests/test_chat')."
-        )
-    return text
-
-
-def cassette_path(root: str | os.PathLike[str], name: str) -> Path:
-    base = Path(root).resolve()
-    target = (base / validate_cassette_name(name)).resolve()
-    if target != base and base not in target.parents:
-        raise InvalidCassetteNameError(f"cassette name {name!r} resolves outside {base}.")
-    return target
-
-
-@contextlib.contextmanager
-def _bulk() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large map is built.
-
-    Building the map of a 100k-recording cassette allocates a few hundred thousand small
-    objects that all stay alive; every allocation threshold crossed then triggers a
-    collection that walks the growing heap for nothing (about a third of a warm open,
-    bench/NOTES.md). Reference counting still frees everything; the collector is
-    re-enabled afterwards only if it was on (a caller's ``gc.disable()`` is kept).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _slug(path: str) -> str:
-    parts = [p for p in re.split(r"[^A-Za-z0-9]+", path) if p and p not in ("v1", "api", "v1beta")]
-    return "-".join(parts)[:40].strip("-").lower() or "root"
-
-
-@dataclass(slots=True)
-class Entry:
-    """What the cassette knows about one file without loading it."""
-
-    name: str  # relative to the cassette root, with '/'
-    key: str
-    pos: int
-    method: str
-    path: str
-    model: str
-    test_id: str | None
-    any_body: bool
-    path_key: str
-    size: int
-    mtime_ns: int
-    alt_key: str | None = None  # a second key the file answers to (llama-stack base paths)
 
 
 class Cassette:
@@ -159,7 +81,7 @@ class Cassette:
         dirs = orjson.dumps(self._dirs_seen, option=orjson.OPT_SORT_KEYS).decode()
         if self._index.get_meta("dirs") != dirs:
             return False
-        with _bulk():
+        with bulk():
             rows = self._index.rows()
             if rows is None:
                 return False
@@ -192,8 +114,8 @@ class Cassette:
             with it:
                 for d in it:
                     if d.name.startswith("."):
-                        if d.name.endswith(_TEMP_SUFFIX):
-                            _remove_if_stale(d)
+                        if d.name.endswith(TEMP_SUFFIX):
+                            remove_if_stale(d)
                         continue
                     try:
                         if d.is_dir():
@@ -290,62 +212,12 @@ class Cassette:
                 self._index.set_meta(
                     "dirs", orjson.dumps(self._dirs_seen, option=orjson.OPT_SORT_KEYS).decode()
                 )
-            with _bulk():
+            with bulk():
                 self._rebuild(rows.values())
             self._listing = listing
 
-    def _rebuild(self, rows: object) -> None:
-        entries: dict[str, Entry] = {}
-        errors: dict[str, RecordingFileError] = {}
-        for row in rows:  # type: ignore[attr-defined]
-            (
-                name,
-                size,
-                mtime,
-                key,
-                pos,
-                method,
-                path,
-                model,
-                test_id,
-                any_body,
-                path_key,
-                alt_key,
-                error,
-            ) = row
-            if error is not None:
-                old = self.errors.get(name)
-                errors[name] = (
-                    old
-                    if old is not None and str(old) == error
-                    else _stored_error(self.root / name, error)
-                )
-                continue
-            entries[name] = Entry(
-                name,
-                key,
-                pos,
-                method,
-                path,
-                model,
-                test_id,
-                bool(any_body),
-                path_key,
-                size,
-                mtime,
-                alt_key,
-            )
-        by_key: dict[str, list[Entry]] = {}
-        by_path_key: dict[str, list[Entry]] = {}
-        for e in entries.values():
-            by_key.setdefault(e.key, []).append(e)
-            if e.alt_key:
-                by_key.setdefault(e.alt_key, []).append(e)
-            if e.any_body:
-                by_path_key.setdefault(e.path_key, []).append(e)
-        for seq in by_key.values():
-            if len(seq) > 1:  # most keys have one recording: nothing to order
-                seq.sort(key=lambda e: (e.pos, e.name))
+    def _rebuild(self, rows: Iterable[IndexRow]) -> None:
+        entries, by_key, by_path_key, errors = build_maps(rows, self.root, self.errors)
         new_errors = set(errors) - set(self.errors)
         for name in sorted(new_errors):
             log.warning("llmreel: %s", errors[name])
@@ -397,7 +269,7 @@ class Cassette:
     # ------------------------------------------------------------------ writing
 
     def file_name(self, inter: Interaction, pos: int) -> str:
-        return f"{_slug(inter.request.path)}-{inter.key[:12]}-{pos}.json"
+        return recording_file_name(inter, pos)
 
     def write(self, inter: Interaction, pos: int, *, overwrite: bool) -> Entry:
         """Write atomically. ``overwrite`` replaces position ``pos``; otherwise the first
@@ -405,7 +277,7 @@ class Cassette:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise _write_error(self.root, exc) from exc
+            raise write_error(self.root, exc) from exc
         replaced: list[Entry] = []
         if overwrite:
             seq = self.sequence(inter.key)
@@ -414,36 +286,12 @@ class Cassette:
             inter.position = pos
             name = self.file_name(inter, pos)
             final = self.root / name
-            data = native.dumps(inter)
-            tmp = self.root / f".{name}.{uuid.uuid4().hex[:8]}.partial"
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                try:
-                    view = memoryview(data)
-                    while view:
-                        n = os.write(fd, view)
-                        view = view[n:]
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-                if overwrite:
-                    if name in self.errors:
-                        # Record mode re-records over a file it could not read; say so.
-                        log.warning("llmreel: replacing damaged recording %s", final)
-                    os.replace(tmp, final)
-                else:
-                    try:
-                        os.link(tmp, final)
-                    except FileExistsError:
-                        os.unlink(tmp)
-                        pos += 1
-                        continue
-                    os.unlink(tmp)
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise _write_error(final, exc) from exc
-            break
+            if overwrite and name in self.errors:
+                # Record mode re-records over a file it could not read; say so.
+                log.warning("llmreel: replacing damaged recording %s", final)
+            if write_atomically(self.root, name, native.dumps(inter), overwrite=overwrite):
+                break
+            pos += 1
         for old in replaced:
             if old.name != name:
                 with contextlib.suppress(OSError):
@@ -511,41 +359,5 @@ class Cassette:
             self._index.close()
 
 
-def _remove_if_stale(d: os.DirEntry[str]) -> None:
-    """Delete a writer's leftover temp file; a fresh one may belong to a live writer."""
-    try:
-        if time.time() - d.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS:
-            os.unlink(d.path)
-    except OSError:
-        pass  # read-only directory or already gone: it is ignored either way
-
-
 class StaleEntryError(RecordingFileError):
     """A file changed between indexing and use; the cassette has been refreshed."""
-
-
-def _stored_error(path: Path, error: str) -> RecordingFileError:
-    exc = RecordingFileError.__new__(RecordingFileError)
-    Exception.__init__(exc, error)
-    exc.path = str(path)
-    exc.reason = error
-    return exc
-
-
-def _write_error(path: Path, exc: OSError) -> WriteFailedError:
-    if exc.errno == errno.ENOSPC:
-        what = "the disk is full"
-        todo = "free some space and run again"
-    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        what = "the directory is not writable"
-        todo = "make it writable, or use --mode replay to only read it"
-    elif exc.errno == errno.EDQUOT:
-        what = "the disk quota is exhausted"
-        todo = "free some space and run again"
-    else:
-        what = exc.strerror or str(exc)
-        todo = "check the directory and run again"
-    return WriteFailedError(
-        f"could not write recording {path}: {what} ({errno.errorcode.get(exc.errno or 0, '?')}). "
-        f"Nothing was written and existing recordings are untouched; {todo}."
-    )

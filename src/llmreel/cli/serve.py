@@ -1,0 +1,165 @@
+"""``llmreel serve``: run the stand-in model server (registers on :data:`llmreel.cli.app`)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmreel.cli.app import app
+from llmreel.engine.modes import ENV_DIR, ENV_MODE
+from llmreel.exceptions import ConfigError
+from llmreel.server.config import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT, ServerConfig
+from llmreel.server.run import bind_socket, serve
+
+__all__ = ["serve_command"]
+
+_EPILOG = """\
+[bold]Examples[/bold]
+
+Replay what is recorded, on Ollama's port (clients need no change):
+
+  [cyan]llmreel serve --dir tests/cassettes[/cyan]
+
+Record what is missing from a llama.cpp server on port 8080:
+
+  [cyan]llmreel serve -d tests/cassettes -m record-if-missing -u http://127.0.0.1:8080[/cyan]
+
+Then: [cyan]curl -N http://127.0.0.1:11434/v1/chat/completions -d @request.json[/cyan]
+
+Base URLs: OpenAI SDKs http://127.0.0.1:11434/v1; Ollama and Anthropic
+http://127.0.0.1:11434. The header [bold]X-Llmreel-Cassette: NAME[/bold] selects
+the cassette DIR/NAME (default: DIR itself). Control surface: GET
+/_llmreel/health, GET /_llmreel/stats, POST /_llmreel/reset.
+"""
+
+
+def _setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)  # flushes after every line
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    for name in ("llmreel", "uvicorn"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+    logging.getLogger("llmreel").setLevel(level.upper())
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
+
+
+@app.command("serve", epilog=_EPILOG)
+def serve_command(
+    dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            "-d",
+            envvar=ENV_DIR,
+            help="Directory of the cassette(s): recordings are read from and written here.",
+            show_default=False,
+        ),
+    ] = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            "-m",
+            envvar=ENV_MODE,
+            help="replay (never touches the network), record-if-missing, record, or live.",
+        ),
+    ] = "replay",
+    upstream: Annotated[
+        str | None,
+        typer.Option(
+            "--upstream",
+            "-u",
+            envvar="LLMREEL_UPSTREAM",
+            help="Base URL of the real model server (needed by record, record-if-missing, live).",
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; 0.0.0.0 exposes it to the network.")
+    ] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on (Ollama's by default).")] = (
+        DEFAULT_PORT
+    ),
+    pace: Annotated[
+        str,
+        typer.Option(help="Replay streams 'fast', at the 'recorded' timing, or a factor (0.5)."),
+    ] = "fast",
+    normalize: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--normalize",
+            "-n",
+            help="Normalizer applied before matching, repeatable: ignore:PATH, drop:FIELD, "
+            "round:N, redact:PATH.",
+        ),
+    ] = None,
+    on_exhausted: Annotated[
+        str,
+        typer.Option(
+            help="A request sent more often than recorded: 'error' or 'repeat' the last one."
+        ),
+    ] = "error",
+    allow_secret: Annotated[
+        list[str] | None,
+        typer.Option(help="A value the secret scanner should accept (repeatable)."),
+    ] = None,
+    max_body: Annotated[
+        int, typer.Option(help="Largest request body accepted, in bytes (larger: 413).")
+    ] = DEFAULT_MAX_BODY,
+    shutdown_grace: Annotated[
+        float,
+        typer.Option(
+            help="Seconds streams still running at Ctrl-C/SIGTERM may go on before they are "
+            "cut (and recorded as incomplete)."
+        ),
+    ] = 10.0,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_format: Annotated[str, typer.Option(help="'text' (logfmt) or 'json' lines.")] = "text",
+) -> None:
+    """Serve recordings over HTTP as a stand-in for an OpenAI, Ollama or Anthropic server."""
+    if dir is None:
+        raise typer.BadParameter(
+            f"give the cassette directory with --dir DIR (or ${ENV_DIR}).", param_hint="--dir"
+        )
+    try:
+        config = ServerConfig.build(
+            dir,
+            mode=mode,
+            upstream=upstream,
+            pace=pace,
+            normalizers=normalize or (),
+            on_exhausted=on_exhausted,
+            allow_secrets=tuple(allow_secret or ()),
+            max_body=max_body,
+            shutdown_grace=shutdown_grace,
+            log_format=log_format,
+        )
+        sock = bind_socket(host, port)
+    except ConfigError as exc:
+        typer.echo(f"llmreel serve: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _setup_logging(log_level)
+    log = logging.getLogger("llmreel.server")
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{sock.getsockname()[1]}"
+    log.info(
+        "llmreel serve: %s mode, cassettes in %s%s; listening on %s "
+        "(OpenAI base URL %s/v1, Ollama/Anthropic %s). Ctrl-C stops.",
+        config.mode.value,
+        config.dir,
+        f", upstream {config.upstream}" if config.upstream else "",
+        base,
+        base,
+        base,
+    )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("llmreel serve: listening on %s: reachable from other machines.", host)
+    # uvicorn re-raises the Ctrl-C it already handled once it has shut down cleanly.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(config, sock=sock, log_level="warning")
+    log.info("llmreel serve: stopped.")

@@ -1,0 +1,230 @@
+"""The engine: mode + store + matcher. It decides, for each request, replay or forward-and-tee.
+
+Adapters (httpx/httpx2 transports, the ASGI proxy, the pytest plugin) build a
+:class:`~llmreel.model.interaction.Request`, ask :meth:`Engine.decide`, and then
+either render the recorded :class:`~llmreel.model.interaction.Response` or forward
+the request upstream while feeding every chunk to a :class:`Recorder`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from llmreel.engine.misses import explain_miss
+from llmreel.engine.modes import Mode
+from llmreel.engine.pacing import parse_pace
+from llmreel.engine.recorder import Recorder
+from llmreel.engine.stats import Stats
+from llmreel.exceptions import ConfigError, ReplayMissError, SecretLeakError
+from llmreel.matching import Matcher
+from llmreel.model.interaction import Interaction, Request, Response
+from llmreel.redaction import SecretScanner, redact_headers, redact_query, redact_url
+from llmreel.store import Cassette, Entry
+from llmreel.store.cassette import StaleEntryError
+
+__all__ = ["Decision", "Engine", "Exhausted"]
+
+Exhausted = Literal["error", "repeat"]
+
+
+@dataclass(slots=True)
+class Decision:
+    """What to do with one request."""
+
+    action: Literal["replay", "record", "live"]
+    interaction: Interaction | None = None
+    recorder: Recorder | None = None
+    pace: float | None = None
+
+
+class Engine:
+    """Matches requests against one cassette according to a mode."""
+
+    def __init__(
+        self,
+        cassette: Cassette,
+        mode: Mode | str = Mode.REPLAY,
+        *,
+        on_exhausted: Exhausted = "error",
+        pace: str | float | None = None,
+        allow_secrets: Iterable[str] = (),
+        test_id: str | None = None,
+        record_hint: str | None = None,
+    ) -> None:
+        self.cassette = cassette
+        self.mode = Mode.parse(mode)
+        if on_exhausted not in ("error", "repeat"):
+            raise ConfigError(
+                f"on_exhausted {on_exhausted!r}: use 'error' (default) or 'repeat' (replay the "
+                f"last recording again)."
+            )
+        self.on_exhausted: Exhausted = on_exhausted
+        self.pace = parse_pace(pace)
+        self.scanner = SecretScanner(allow_secrets)
+        self.test_id = test_id
+        self.record_hint = record_hint
+        self.stats = Stats()
+        self._counters: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @property
+    def matcher(self) -> Matcher:
+        return self.cassette.matcher
+
+    # ------------------------------------------------------------------ deciding
+
+    def _next_position(self, key: str) -> int:
+        with self._lock:
+            n = self._counters[key]
+            self._counters[key] = n + 1
+            return n
+
+    def _entry_at(self, key: str, n: int, request: Request) -> tuple[Entry | None, int]:
+        seq = self.cassette.sequence(key)
+        if not seq:
+            seq = self.cassette.any_body_sequence(self.matcher.path_key(request))
+        if self.test_id is not None and len(seq) > 1:
+            # llama-stack keeps one file per (request, test): the test id picks among them.
+            mine = [e for e in seq if e.test_id == self.test_id]
+            if mine:
+                seq = mine
+        if self.mode is Mode.RECORD_IF_MISSING and len({e.pos for e in seq}) == len(seq):
+            # While recording, concurrent writers fill positions out of order: the Nth call
+            # must get position N (or record it), not the Nth file that exists so far.
+            return next((e for e in seq if e.pos == n), None), len(seq)
+        # Replaying, the files' order is the sequence: a gap left by a recorder that was
+        # killed before it wrote is skipped. llama-stack files have no positions at all.
+        return (seq[n] if n < len(seq) else None), len(seq)
+
+    def _last_entry(self, key: str, request: Request) -> Entry | None:
+        seq = self.cassette.sequence(key) or self.cassette.any_body_sequence(
+            self.matcher.path_key(request)
+        )
+        if self.test_id is not None:
+            seq = [e for e in seq if e.test_id == self.test_id] or seq
+        return seq[-1] if seq else None
+
+    def decide(self, request: Request) -> Decision:
+        if self.mode is Mode.LIVE:
+            with self._lock:
+                self.stats.passed_through += 1
+            return Decision("live")
+        key = self.matcher.key(request)
+        n = self._next_position(key)
+        if self.mode is Mode.RECORD:
+            return self._record(request, key, n, overwrite=True)
+        entry, count = self._entry_at(key, n, request)
+        if entry is None:
+            # Someone (another process, thread, or a hand edit) may have written since.
+            self.cassette.refresh()
+            entry, count = self._entry_at(key, n, request)
+        if entry is None and self.mode is Mode.RECORD_IF_MISSING:
+            return self._record(request, key, n, overwrite=False)
+        if entry is None and count and self.on_exhausted == "repeat" and n >= count:
+            entry = self._last_entry(key, request)
+        if entry is None:
+            with self._lock:
+                self.stats.misses += 1
+                # Nothing was consumed: a retry of the same call asks for the same position.
+                self._counters[key] -= 1
+            error = self.explain_miss(request, key, n, count)
+            with self._lock:
+                self.stats.missed.append(str(error).splitlines()[0])
+            raise error
+        try:
+            inter = self.cassette.load(entry)
+        except StaleEntryError:
+            # The file changed under us; the cassette re-read the directory: ask again.
+            with self._lock:
+                self._counters[key] -= 1
+            return self.decide(request)
+        with self._lock:
+            self.stats.hits += 1
+            self.stats.used.add(entry.name)
+            if inter.response.transport_failure:
+                # The client will retry a failed connection as the live one did: each retry
+                # must meet the same failure, not the next recording.
+                self._counters[key] -= 1
+        return Decision("replay", interaction=inter, pace=self.pace)
+
+    def _record(self, request: Request, key: str, n: int, *, overwrite: bool) -> Decision:
+        # A request that could never be written is refused before it costs an upstream call.
+        found = self.scanner.scan_request(self.stored_request(request))
+        if found is not None:
+            with self._lock:
+                self._counters[key] -= 1
+                self.stats.errors += 1
+            raise SecretLeakError(found.where, found.kind, str(self.cassette.root))
+        return Decision("record", recorder=Recorder(self, request, key, n, overwrite=overwrite))
+
+    # ------------------------------------------------------------------ misses
+
+    def explain_miss(self, request: Request, key: str, n: int, count: int) -> ReplayMissError:
+        return explain_miss(self.cassette, request, key, n, count, self.record_hint)
+
+    # ------------------------------------------------------------------ writing
+
+    def build_interaction(self, request: Request, key: str, response: Response) -> Interaction:
+        """The interaction as it will be written: credentials removed, secrets refused."""
+        stored = self.stored_request(request)
+        resp = Response(
+            status=response.status,
+            headers=redact_headers(response.headers.items()),
+            body=response.body,
+            text=response.text,
+            content=response.content,
+            stream=response.stream,
+            events=response.events,
+            complete=response.complete,
+            error=response.error,
+        )
+        inter = Interaction(
+            request=stored,
+            response=resp,
+            key=key,
+            recorded_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            normalizers=self.matcher.specs,
+            test_id=self.test_id,
+        )
+        self._scan_secrets(inter)
+        return inter
+
+    def stored_request(self, request: Request) -> Request:
+        """The request as it will be written: credential headers, query values, rules applied."""
+        return Request(
+            method=request.method.upper(),
+            url=redact_url(request.url, self.matcher.ignore_query),
+            path=request.path,
+            query=redact_query(request.query, self.matcher.ignore_query),
+            headers=redact_headers(request.headers.items()),
+            body=self._redacted_body(request.body),
+            raw=request.raw,
+        )
+
+    def _redacted_body(self, body: Any) -> Any:
+        for n in self.matcher.normalizers:
+            if n.spec.startswith("redact:"):
+                body = n(body)
+        return body
+
+    def _scan_secrets(self, inter: Interaction) -> None:
+        found = self.scanner.scan_interaction(inter)
+        if found is not None:
+            raise SecretLeakError(found.where, found.kind, str(self.cassette.root))
+
+    def count_error(self) -> None:
+        with self._lock:
+            self.stats.errors += 1
+
+    def commit(self, inter: Interaction, position: int, *, overwrite: bool) -> Entry:
+        entry = self.cassette.write(inter, position, overwrite=overwrite)
+        with self._lock:
+            self.stats.recorded += 1
+            self.stats.written.add(entry.name)
+            self.stats.used.add(entry.name)
+        return entry

@@ -1,0 +1,328 @@
+"""aiohttp client sessions through the engine: replay, record (tee) and live.
+
+Interception uses aiohttp's own client middleware hook (aiohttp >= 3.12):
+``ClientSession._request`` is wrapped so that, while a cassette is active, one
+more middleware runs innermost in every session's chain, after the user's own
+middlewares and once per redirect hop. It sees the fully built
+``ClientRequest`` (final URL, headers, serialized body) and either
+
+- replays: builds a real :class:`aiohttp.ClientResponse` whose ``content`` is
+  a :class:`aiohttp.StreamReader` fed event by event (at once, or paced at the
+  recorded timing by a task), so ``async for line in resp.content``,
+  ``resp.content.iter_any()``, ``.read()``, ``.text()`` and ``.json()`` all work;
+- records: forwards through the rest of the chain (the real connection), then
+  swaps ``resp.content`` for a reader fed by a pump task that passes on every
+  chunk the moment it arrives and tees it to the :class:`~llmreel.engine.Recorder`;
+- or passes the call through (live mode, passthrough hosts, websockets, and
+  calls an outer adapter is already forwarding: LiteLLM sends its async httpx
+  traffic through an aiohttp-backed transport).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+from aiohttp.base_protocol import BaseProtocol
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from llmreel.engine import Decision, Recorder
+from llmreel.exceptions import LlmreelError, ReplayMissError
+from llmreel.intercept import stack
+from llmreel.intercept.forwarding import FORWARDING, forwarding
+from llmreel.model.interaction import Response
+from llmreel.model.wire import request_from_parts
+from llmreel.providers.error_shapes import error_response_parts
+
+__all__ = ["install", "installed", "uninstall"]
+
+log = logging.getLogger("llmreel")
+
+Handler = Callable[[Any], Awaitable[Any]]
+
+_READ_LIMIT = 2**16
+_original_request: Callable[..., Any] | None = None
+# Pump and pacing tasks must stay referenced until they end (asyncio keeps weak refs only).
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _supported() -> bool:
+    try:
+        import aiohttp.client_middlewares  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def installed() -> bool:
+    return _original_request is not None
+
+
+def install() -> None:
+    """Patch ``ClientSession._request`` so active cassettes see every aiohttp request."""
+    global _original_request
+    if _original_request is not None:
+        return
+    if not _supported():
+        log.warning(
+            "llmreel: aiohttp %s has no client middlewares (needs >= 3.12); aiohttp requests "
+            "are not intercepted. Upgrade aiohttp, or block stray calls with "
+            "llmreel.intercept.guard.block_network().",
+            aiohttp.__version__,
+        )
+        return
+    original = aiohttp.ClientSession._request
+    _original_request = original
+
+    def _request(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
+        if stack.active() is not None and not FORWARDING.get():
+            chosen: Sequence[Any] | None = kwargs.get("middlewares")
+            base = self._middlewares if chosen is None else chosen
+            # Innermost: the user's middlewares (auth, retries) run as they would live.
+            kwargs["middlewares"] = (*base, _middleware)
+        return original(self, method, str_or_url, **kwargs)
+
+    _request.__wrapped__ = original  # type: ignore[attr-defined]
+    aiohttp.ClientSession._request = _request  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    global _original_request
+    if _original_request is not None:
+        aiohttp.ClientSession._request = _original_request  # type: ignore[method-assign]
+        _original_request = None
+
+
+# --------------------------------------------------------------------------- the middleware
+
+
+async def _body_bytes(req: Any) -> bytes:
+    body = req.body
+    if body == b"" or body is None:
+        return b""
+    if isinstance(body, aiohttp.payload.BytesPayload):  # bytes, str, json=, form data
+        data: bytes = await body.as_bytes()
+        return data
+    raise LlmreelError(
+        f"llmreel cannot key the aiohttp request {req.method} {req.url}: its body is a "
+        f"{type(body).__name__} (a stream or file), which can only be sent once. Pass the body "
+        f"as bytes, str or json=..., or add the host to passthrough_hosts to let it through."
+    )
+
+
+async def _middleware(req: Any, handler: Handler) -> Any:
+    current = stack.active()
+    url = req.url
+    if (
+        current is None
+        or FORWARDING.get()
+        or not current.owns(url.host or "")
+        or "upgrade" in {k.lower() for k in req.headers}
+    ):
+        return await handler(req)
+    content = await _body_bytes(req)
+    request = request_from_parts(
+        req.method, str(url), url.path, url.query.items(), req.headers.items(), content
+    )
+    try:
+        decision = current.engine.decide(request)
+    except ReplayMissError as exc:
+        if current.on_miss == "raise":
+            raise
+        status, headers, body = error_response_parts(
+            request.path, 404, f"llmreel {exc}", "llmreel_replay_miss"
+        )
+        return _response(req, status, headers, [body], None)
+    if decision.action == "replay":
+        return _replay(req, decision)
+    if decision.action == "live":
+        with forwarding():
+            return await handler(req)
+    recorder = decision.recorder
+    assert recorder is not None
+    # The recording must hold decoded bytes; identity keeps the tee simple.
+    req.headers["Accept-Encoding"] = "identity"
+    try:
+        with forwarding():
+            resp = await handler(req)
+    except Exception:
+        recorder.abandon("upstream unreachable")
+        raise
+    recorder.start(resp.status, resp.headers.items())
+    _tee(resp, recorder)
+    return resp
+
+
+# --------------------------------------------------------------------------- replay
+
+
+class _InProcess(BaseProtocol):
+    """The protocol of a reader llmreel feeds itself: no transport (pausing is a no-op),
+    but "connected" so that readers wait for data instead of failing."""
+
+    __slots__ = ()
+
+    @property
+    def connected(self) -> bool:
+        return True
+
+
+def _new_reader(loop: asyncio.AbstractEventLoop) -> aiohttp.StreamReader:
+    return aiohttp.StreamReader(_InProcess(loop), _READ_LIMIT, loop=loop)
+
+
+def _response(
+    req: Any,
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    chunks: Sequence[bytes] | Response,
+    pace: float | None,
+) -> Any:
+    """A real ClientResponse, as ``resp.start()`` would have left it, fed from ``chunks``."""
+    loop = asyncio.get_running_loop()
+    kwargs: dict[str, Any] = dict(
+        writer=None,
+        continue100=None,
+        timer=None,
+        request_info=req.request_info,
+        traces=[],
+        loop=loop,
+        session=getattr(req, "_session", None),
+    )
+    response_class: Any = getattr(req, "response_class", aiohttp.ClientResponse)
+    try:
+        # The request was "sent" already: aiohttp only reads output_size from this writer.
+        resp = response_class(
+            req.method, req.url, stream_writer=SimpleNamespace(output_size=0), **kwargs
+        )
+    except TypeError:  # aiohttp < 3.13 has no stream_writer argument
+        resp = response_class(req.method, req.url, **kwargs)
+    header_list = list(headers)
+    resp.version = aiohttp.HttpVersion11
+    resp.status = status
+    try:
+        resp.reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        resp.reason = ""
+    resp._headers = CIMultiDictProxy(CIMultiDict(header_list))
+    resp._raw_headers = tuple((k.encode(), v.encode()) for k, v in header_list)
+    cookies = tuple(v for k, v in header_list if k.lower() == "set-cookie")
+    if cookies:
+        resp._raw_cookie_headers = cookies
+    reader = _new_reader(loop)
+    resp.content = reader
+    resp._closed = False
+    reader.on_eof(resp._response_eof)
+    if isinstance(chunks, Response):
+        _feed_events(resp, reader, chunks, pace)
+    else:
+        for chunk in chunks:
+            reader.feed_data(chunk)
+        reader.feed_eof()
+    return resp
+
+
+def _replay(req: Any, decision: Decision) -> Any:
+    inter = decision.interaction
+    assert inter is not None
+    recorded = inter.response
+    if recorded.transport_failure is not None:
+        import aiohttp
+
+        message = f"llmreel replay of a recorded failure: {recorded.error}"
+        if recorded.transport_failure == "timeout":
+            raise aiohttp.ServerTimeoutError(message)
+        raise aiohttp.ClientConnectionError(message)
+    headers = recorded.replay_headers()
+    if recorded.stream is None:
+        body = recorded.body_bytes()
+        return _response(req, recorded.status, headers, [body] if body else [], None)
+    return _response(req, recorded.status, headers, recorded, decision.pace)
+
+
+def _feed_events(
+    resp: Any, reader: aiohttp.StreamReader, recorded: Response, pace: float | None
+) -> None:
+    kind = recorded.stream or "sse"
+    if not pace:
+        for ev in recorded.events:
+            reader.feed_data(ev.wire(kind))
+        reader.feed_eof()
+        return
+
+    async def feed() -> None:
+        start = time.perf_counter()
+        for ev in recorded.events:
+            delay = start + ev.t * pace - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            reader.feed_data(ev.wire(kind))
+        reader.feed_eof()
+
+    task = _spawn(feed())
+    _cancel_on_close(resp, task)
+
+
+# --------------------------------------------------------------------------- record
+
+
+def _spawn(coro: Any) -> asyncio.Task[None]:
+    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+
+
+def _cancel_on_close(resp: Any, task: asyncio.Task[None]) -> None:
+    """A response closed or released early stops the task that feeds it."""
+    close, release = resp.close, resp.release
+
+    def close_() -> None:
+        task.cancel()
+        close()
+
+    def release_() -> Any:
+        task.cancel()
+        return release()
+
+    resp.close = close_
+    resp.release = release_
+
+
+def _tee(resp: Any, recorder: Recorder) -> None:
+    upstream = resp.content
+    out = _new_reader(asyncio.get_running_loop())
+    resp.content = out
+
+    async def pump() -> None:
+        complete = False
+        error: str | None = None
+        failure: BaseException | None = None
+        try:
+            async for chunk in upstream.iter_any():
+                recorder.feed(chunk)
+                out.feed_data(chunk)
+            complete = True
+        except asyncio.CancelledError:
+            error = "the client closed the response before it ended"
+        except Exception as exc:
+            error = f"upstream failed mid-response: {type(exc).__name__}: {exc}"
+            failure = exc
+        try:
+            recorder.finish(complete=complete, error=error)
+        except Exception as exc:
+            # E.g. a secret in the response: the client learns of it instead of seeing EOF.
+            failure = failure or exc
+        if failure is not None:
+            out.set_exception(failure)
+        elif complete:
+            out.feed_eof()
+
+    task = _spawn(pump())
+    _cancel_on_close(resp, task)

@@ -1,0 +1,220 @@
+"""``use_cassette``: record and replay every httpx/httpx2/aiohttp/requests request in a block.
+
+Usable as a context manager (``with`` / ``async with``) and as a decorator of
+sync and async functions. Mode and directory may come from the environment
+(``LLMREEL_MODE``, ``LLMREEL_DIR``) so the same test code records locally and
+replays in CI. ``block_network=True`` (replay mode only) also makes any
+connection that goes around the interceptors fail, naming what escaped (see
+:mod:`llmreel.intercept.guard`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from llmreel.engine import Engine, Exhausted, Stats
+from llmreel.engine.modes import ENV_DIR, Mode, resolve_mode
+from llmreel.intercept.guard import DEFAULT_ALLOW
+from llmreel.intercept.guard import block_network as _block_network
+from llmreel.intercept.httpx_transports import OnMiss
+from llmreel.intercept.patching import ActiveCassette, activate, deactivate
+from llmreel.matching import Matcher, Normalizer
+from llmreel.store import Cassette
+
+__all__ = ["CassetteSession", "open_engine", "resolve_cassette_dir", "use_cassette"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def resolve_cassette_dir(path: str | os.PathLike[str]) -> Path:
+    """A relative path is taken under ``$LLMREEL_DIR`` when that is set."""
+    p = Path(path).expanduser()
+    if not p.is_absolute():
+        base = os.environ.get(ENV_DIR)
+        if base:
+            p = Path(base).expanduser() / p
+    return p
+
+
+def open_engine(
+    path: str | os.PathLike[str],
+    *,
+    mode: str | Mode | None = None,
+    normalizers: Iterable[str | Normalizer | Callable[[Any], Any]] = (),
+    ignore_query: Iterable[str] = (),
+    on_exhausted: Exhausted = "error",
+    pace: str | float | None = None,
+    allow_secrets: Iterable[str] = (),
+    test_id: str | None = None,
+    record_hint: str | None = None,
+) -> Engine:
+    """An engine on the cassette at ``path``, for adapters and users who wire their own."""
+    matcher = Matcher(normalizers, ignore_query=ignore_query)
+    cassette = Cassette(resolve_cassette_dir(path), matcher)
+    return Engine(
+        cassette,
+        resolve_mode(mode),
+        on_exhausted=on_exhausted,
+        pace=pace,
+        allow_secrets=allow_secrets,
+        test_id=test_id,
+        record_hint=record_hint,
+    )
+
+
+class CassetteSession:
+    """What a ``with use_cassette(...) as cassette`` block gets: the engine and its counts."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def mode(self) -> Mode:
+        return self.engine.mode
+
+    @property
+    def path(self) -> Path:
+        return self.engine.cassette.root
+
+    @property
+    def stats(self) -> Stats:
+        return self.engine.stats
+
+    @property
+    def played(self) -> int:
+        return self.engine.stats.hits
+
+    @property
+    def recorded(self) -> int:
+        return self.engine.stats.recorded
+
+    @property
+    def misses(self) -> list[str]:
+        return list(self.engine.stats.missed)
+
+    def __repr__(self) -> str:
+        s = self.engine.stats
+        return (
+            f"<cassette {self.path} mode={self.mode.value} played={s.hits} "
+            f"recorded={s.recorded} misses={s.misses}>"
+        )
+
+
+class use_cassette:
+    """Route every httpx and httpx2 request through a cassette while active.
+
+    >>> with use_cassette("tests/cassettes/chat", mode="record-if-missing"):
+    ...     client.chat.completions.create(...)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        mode: str | Mode | None = None,
+        normalizers: Iterable[str | Normalizer | Callable[[Any], Any]] = (),
+        ignore_query: Iterable[str] = (),
+        on_exhausted: Exhausted = "error",
+        pace: str | float | None = None,
+        allow_secrets: Iterable[str] = (),
+        passthrough_hosts: Iterable[str] = (),
+        on_miss: OnMiss = "respond",
+        test_id: str | None = None,
+        record_hint: str | None = None,
+        block_network: bool | Iterable[str] = False,
+    ) -> None:
+        self._path = path
+        self._kwargs: dict[str, Any] = dict(
+            mode=mode,
+            normalizers=tuple(normalizers),
+            ignore_query=tuple(ignore_query),
+            on_exhausted=on_exhausted,
+            pace=pace,
+            allow_secrets=tuple(allow_secrets),
+            test_id=test_id,
+            record_hint=record_hint,
+        )
+        # Validate now, where the user wrote it, rather than at the first request.
+        Matcher(self._kwargs["normalizers"])
+        resolve_mode(mode)
+        if on_miss not in ("respond", "raise"):
+            from llmreel.exceptions import ConfigError
+
+            raise ConfigError(f"on_miss {on_miss!r}: use 'respond' (default) or 'raise'.")
+        self._on_miss: OnMiss = on_miss
+        self._passthrough = frozenset(passthrough_hosts)
+        # True: loopback stays reachable; an iterable: exactly those hosts (plus passthrough).
+        self._block: tuple[str, ...] | None = None
+        if block_network is True:
+            self._block = DEFAULT_ALLOW
+        elif block_network is not False:
+            self._block = tuple(block_network)
+        self._active: list[tuple[ActiveCassette, contextlib.ExitStack]] = []
+
+    def __enter__(self) -> CassetteSession:
+        engine = open_engine(self._path, **self._kwargs)
+        entry = ActiveCassette(engine, self._on_miss, self._passthrough)
+        stack = contextlib.ExitStack()
+        if self._block is not None and engine.mode is Mode.REPLAY:
+            where = engine.cassette.root
+
+            def describe(host_port: str) -> str:
+                return (
+                    f"llmreel blocked a network connection to {host_port} while replaying "
+                    f"cassette {where}: the call went around llmreel's interceptors (httpx, "
+                    f"httpx2, aiohttp and requests are intercepted; this was a raw socket or "
+                    f"another HTTP library)."
+                )
+
+            stack.enter_context(
+                _block_network((*self._block, *self._passthrough), describe=describe)
+            )
+        activate(entry)
+        self._active.append((entry, stack))
+        return CassetteSession(engine)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        entry, stack = self._active.pop()
+        deactivate(entry)
+        stack.close()
+        entry.engine.cassette.close()
+
+    async def __aenter__(self) -> CassetteSession:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __call__(self, fn: F) -> F:
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                async with self:
+                    return await fn(*args, **kwargs)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]

@@ -1,0 +1,82 @@
+"""The plugin's command-line options and ini keys, and the names it shares with its users.
+
+Every setting is an option, an environment variable and an ini key (see
+:class:`~llmreel.pytest_plugin.settings.Settings` for their precedence).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from llmreel.engine.modes import ENV_DIR, ENV_MODE, Mode
+
+__all__ = [
+    "CASSETTE_HEADER",
+    "ENV_ALL",
+    "ENV_CASSETTE",
+    "ENV_PRUNE",
+    "ENV_SERVER",
+    "MARKER",
+    "TEST_HEADER",
+    "pytest_addoption",
+]
+
+CASSETTE_HEADER = "X-Llmreel-Cassette"
+TEST_HEADER = "X-Llmreel-Test"
+ENV_ALL = "LLMREEL_ALL"
+ENV_PRUNE = "LLMREEL_PRUNE"
+ENV_SERVER = "LLMREEL_SERVER"
+ENV_CASSETTE = "LLMREEL_CASSETTE"  # exported during a test in server mode, for subprocesses
+MARKER = "llmreel"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmreel", "llmreel: record and replay LLM API traffic")
+    modes = ", ".join(m.value for m in Mode)
+    group.addoption(
+        "--llmreel-mode",
+        dest="llmreel_mode",
+        default=None,
+        metavar="MODE",
+        help=f"{modes} (default replay: never touch the network). Env: ${ENV_MODE}.",
+    )
+    group.addoption(
+        "--llmreel-dir",
+        dest="llmreel_dir",
+        default=None,
+        metavar="DIR",
+        help="where cassettes live (default: cassettes/ next to each test module). "
+        f"Env: ${ENV_DIR}.",
+    )
+    group.addoption(
+        "--llmreel-all",
+        dest="llmreel_all",
+        action="store_const",
+        const="true",
+        default=None,
+        help=f"give every test a cassette, marker or not. Env: ${ENV_ALL}=1.",
+    )
+    group.addoption(
+        "--llmreel-prune",
+        dest="llmreel_prune",
+        action="store_const",
+        const="true",
+        default=None,
+        help="delete recordings that the tests which ran and passed did not use.",
+    )
+    group.addoption(
+        "--llmreel-server",
+        dest="llmreel_server",
+        default=None,
+        metavar="URL",
+        help="a running `llmreel serve`: tag each test's requests to it with "
+        f"{CASSETTE_HEADER}. Env: ${ENV_SERVER}.",
+    )
+    for name, help_text in (
+        ("llmreel_mode", "llmreel mode when neither --llmreel-mode nor $LLMREEL_MODE is given"),
+        ("llmreel_dir", "llmreel cassette directory, relative to this file"),
+        ("llmreel_all", "true: every test gets a cassette"),
+        ("llmreel_prune", "true: delete recordings that passing tests did not use"),
+        ("llmreel_server", "URL of a running `llmreel serve` to tag requests for"),
+    ):
+        parser.addini(name, help_text, type="string", default="")

@@ -1,0 +1,156 @@
+"""A test's plan: which cassette it uses and how, from its ``llmreel`` markers and the settings.
+
+A test's cassette is ``<module dir>/cassettes/<module>/<test>/``, or
+``<llmreel dir>/<module>/<test>/`` when a directory is set. ``scope="module"``
+shares ``<module>/_module`` among the module's tests and ``scope="session"``
+shares ``_session`` (under the llmreel dir, else ``<rootdir>/cassettes``);
+``name=`` picks any cassette under the same base as the module's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmreel.engine import Exhausted, Mode
+from llmreel.exceptions import ConfigError
+from llmreel.matching import Matcher
+from llmreel.pytest_plugin.naming import cassette_dir_name, module_name
+from llmreel.pytest_plugin.options import MARKER
+from llmreel.pytest_plugin.settings import Settings
+from llmreel.store import cassette_path, validate_cassette_name
+
+__all__ = ["Plan", "plan_for"]
+
+_SCOPES = ("function", "module", "session")
+_MARKER_KWARGS = frozenset(
+    {
+        "name",
+        "mode",
+        "normalizers",
+        "ignore_query",
+        "on_exhausted",
+        "pace",
+        "allow_secrets",
+        "passthrough_hosts",
+        "scope",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which cassette a test uses and how."""
+
+    path: Path
+    name: str  # the cassette's name relative to its base (the server header's value)
+    scope: str
+    owned: bool  # the test's own default cassette: nobody else records into it
+    mode: Mode
+    normalizers: tuple[Any, ...] = ()
+    ignore_query: tuple[str, ...] = ()
+    on_exhausted: Exhausted = "error"
+    pace: Any = None
+    allow_secrets: tuple[str, ...] = ()
+    passthrough_hosts: tuple[str, ...] = ()
+
+    @property
+    def share_key(self) -> tuple[str, str, Mode, tuple[str, ...]]:
+        return (str(self.path), self.scope, self.mode, tuple(map(str, self.normalizers)))
+
+
+def _as_tuple(value: Any, what: str) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ConfigError(
+            f"@pytest.mark.llmreel({what}=...) takes a list, got {value!r}."
+        ) from None
+
+
+def _marker_kwargs(item: pytest.Item) -> dict[str, Any]:
+    """The llmreel markers' arguments, the closest marker winning per argument."""
+    merged: dict[str, Any] = {}
+    for marker in item.iter_markers(MARKER):
+        kwargs = dict(marker.kwargs)
+        if marker.args:
+            if len(marker.args) > 1 or "name" in kwargs:
+                raise ConfigError(
+                    f"@pytest.mark.llmreel{marker.args!r}: give at most one positional argument "
+                    f"(the cassette name); everything else by keyword."
+                )
+            kwargs["name"] = marker.args[0]
+        unknown = set(kwargs) - _MARKER_KWARGS
+        if unknown:
+            raise ConfigError(
+                f"@pytest.mark.llmreel: unknown argument(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(_MARKER_KWARGS))}."
+            )
+        for key, value in kwargs.items():
+            merged.setdefault(key, value)
+    return merged
+
+
+def plan_for(item: pytest.Item, settings: Settings, rootpath: Path) -> Plan:
+    """Which cassette ``item`` uses and how, from its markers and the session settings."""
+    kw = _marker_kwargs(item)
+    scope = str(kw.get("scope") or "function")
+    if scope not in _SCOPES:
+        raise ConfigError(
+            f"@pytest.mark.llmreel(scope={scope!r}): use 'function' (default), 'module' "
+            f"or 'session'."
+        )
+    s = settings
+    marker_mode = kw.get("mode")
+    if s.mode_explicit or marker_mode is None:
+        mode = s.mode
+    else:
+        mode = Mode.parse(marker_mode, source=f"@pytest.mark.llmreel(mode=...) of {item.nodeid}")
+    module = module_name(item)
+    module_base = s.dir if s.dir is not None else item.path.parent / "cassettes"
+    name = kw.get("name")
+    owned = False
+    if name:
+        name = validate_cassette_name(str(name))
+        base = s.dir if s.dir is not None else item.path.parent / "cassettes"
+        path = cassette_path(base, name)
+    elif scope == "session":
+        name = "_session"
+        base = s.dir if s.dir is not None else rootpath / "cassettes"
+        path = base / name
+    elif scope == "module":
+        name = f"{module}/_module"
+        path = module_base / module / "_module"
+    else:
+        name = f"{module}/{cassette_dir_name(item.nodeid)}"
+        path = module_base / name
+        owned = True
+    on_exhausted = kw.get("on_exhausted", "error")
+    if on_exhausted not in ("error", "repeat"):
+        raise ConfigError(
+            f"@pytest.mark.llmreel(on_exhausted={on_exhausted!r}): use 'error' or 'repeat'."
+        )
+    plan = Plan(
+        path=Path(path),
+        name=str(name),
+        scope=scope,
+        owned=owned,
+        mode=mode,
+        normalizers=_as_tuple(kw.get("normalizers"), "normalizers"),
+        ignore_query=tuple(map(str, _as_tuple(kw.get("ignore_query"), "ignore_query"))),
+        on_exhausted=on_exhausted,
+        pace=kw.get("pace"),
+        allow_secrets=tuple(map(str, _as_tuple(kw.get("allow_secrets"), "allow_secrets"))),
+        passthrough_hosts=tuple(
+            map(str, _as_tuple(kw.get("passthrough_hosts"), "passthrough_hosts"))
+        ),
+    )
+    Matcher(plan.normalizers)  # a bad normalizer fails here, naming itself
+    return plan

@@ -1,0 +1,96 @@
+"""The session-wide settings, after precedence: command line > environment > ini > default.
+
+A marker's ``mode=`` sits between the environment and the ini file: it beats
+the project-wide ini value, but an explicit ``--llmreel-mode`` or
+``$LLMREEL_MODE`` wins over every marker, so ``LLMREEL_MODE=replay`` in CI
+guarantees that no test reaches the network. A relative ``--llmreel-dir`` is
+taken from the directory pytest was started in, ``$LLMREEL_DIR`` from the
+current directory, ``llmreel_dir`` from the ini file's directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from llmreel.engine.modes import ENV_DIR, ENV_MODE, Mode
+from llmreel.exceptions import ConfigError
+from llmreel.pytest_plugin.options import ENV_ALL, ENV_PRUNE, ENV_SERVER
+
+__all__ = ["Settings"]
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The session-wide settings after precedence; ``*_source`` says where each came from."""
+
+    mode: Mode = Mode.REPLAY
+    mode_source: str = "default"
+    mode_explicit: bool = False  # from the command line or the environment: beats markers
+    dir: Path | None = None
+    dir_source: str = "default"
+    all: bool = False
+    prune: bool = False
+    server: str | None = None
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        def pick(opt: str, env: str, ini: str) -> tuple[str | None, str]:
+            value = config.getoption(opt)
+            if value is not None:
+                return str(value), f"--{opt.replace('_', '-')}"
+            text = os.environ.get(env)
+            if text is not None and text.strip():
+                return text, f"${env}"
+            ini_value = config.getini(ini)
+            if ini_value not in (None, ""):
+                return str(ini_value), f"ini {ini}"
+            return None, "default"
+
+        def flag(opt: str, env: str, ini: str) -> bool:
+            text, source = pick(opt, env, ini)
+            if text is None:
+                return False
+            low = text.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ConfigError(f"{source}: {text!r} is not a yes/no value; use true or false.")
+
+        mode_text, mode_source = pick("llmreel_mode", ENV_MODE, "llmreel_mode")
+        mode = Mode.parse(mode_text, source=mode_source) if mode_text else Mode.REPLAY
+        dir_text, dir_source = pick("llmreel_dir", ENV_DIR, "llmreel_dir")
+        directory: Path | None = None
+        if dir_text:
+            base = {
+                "--llmreel-dir": config.invocation_params.dir,
+                f"${ENV_DIR}": Path.cwd(),
+            }.get(dir_source, config.inipath.parent if config.inipath else config.rootpath)
+            directory = (base / Path(dir_text).expanduser()).resolve()
+        server, server_source = pick("llmreel_server", ENV_SERVER, "llmreel_server")
+        if server is not None:
+            parts = urlsplit(server.strip())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    f"{server_source}: {server!r} is not the URL of an `llmreel serve`; give "
+                    f"its base URL, e.g. http://127.0.0.1:11434."
+                )
+            server = server.strip().rstrip("/")
+        return cls(
+            mode=mode,
+            mode_source=mode_source,
+            mode_explicit=mode_source.startswith(("--", "$")),
+            dir=directory,
+            dir_source=dir_source,
+            all=flag("llmreel_all", ENV_ALL, "llmreel_all"),
+            prune=flag("llmreel_prune", ENV_PRUNE, "llmreel_prune"),
+            server=server,
+        )

@@ -1,0 +1,345 @@
+"""``llmreel check``: validate recording files and say what is wrong with each bad one.
+
+Per file: it reads and parses, its format version is known, its name/key
+matches its request, and it holds no key-shaped secret. Across files: no two
+files claim the same key and sequence position (llmreel) or the same
+llama-stack name (a stale file next to a fresh one of the same request).
+
+- llmreel files: the stored ``key`` and the key prefix and position in the
+  file name are compared with the key recomputed from the request under the
+  file's own normalizers (a stale key means the file was edited by hand).
+- llama-stack files: the name is compared with the hash every recorder
+  generation would give the request (:mod:`llmreel.formats.llama_stack.naming`);
+  llama-stack itself never finds a file whose name is stale.
+
+Secrets are looked for in the raw text first (one combined pass), and only a
+file with a candidate is walked field by field, so a clean corpus costs one
+regex scan per file.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmreel.exceptions import ConfigError
+from llmreel.formats.llama_stack.naming import check_name, expected_name
+from llmreel.matching import Matcher
+from llmreel.redaction import SecretScanner
+from llmreel.tools.catalog import Loaded, load
+
+__all__ = ["CheckReport", "Problem", "check_files"]
+
+_NATIVE_NAME = re.compile(r"-([0-9a-f]{12})-(\d+)\.json$")
+
+# A cheap superset of what the secret scanner looks for: substring tests run at
+# memory speed, while the scanner's ~30 patterns cost ~1 s per 10 MB. Only files
+# with a candidate get the full scan. The tests run on the file with its whitespace
+# bytes deleted (pretty-printed JSON is ~40% indentation) and lowercased: neither
+# can hide a candidate (no anchor holds whitespace once "private key" is written
+# "privatekey", and a lowercased anchor is found in lowercased text), they can only
+# add candidates, which the full scan then clears.
+_WHITESPACE = b" \t\n\r"
+_ANCHORS = (
+    b"sk-", b"aiza", b"ya29.", b"github_pat_", b"glpat-", b"hf_", b"xox", b"hooks.slack.com",
+    b"_live_", b"_test_", b"whsec_", b"gsk_", b"r8_", b"xai-", b"pplx-", b"npm_", b"pypi-",
+    b"sg.", b"accountkey=", b"eyj", b"bearer", b"authorization", b"secret", b"passw",
+    b"credential",
+)  # fmt: skip
+# Anchors sharing a word are tested only when the word is there (one scan, not four).
+_ANCHOR_GROUPS = (
+    (b"token", (b'token"', b"token'", b"token=", b"token:")),
+    (b"access", (b"access_", b"access-", b"accesskey", b"accesstoken")),
+    (b"private", (b"private_", b"private-", b"privatekey")),
+    (b"api", (b"apikey", b"api_key", b"api-key")),
+)
+_GITHUB = re.compile(rb"gh[pousr]_")
+_AWS = re.compile(rb"A[KSGIRBCNP][A-Z]{2}[0-9A-Z]{16}")
+_URL_PASSWORD = re.compile(rb"://[^\s/@\"'<>]{1,64}:[^\s/@\"'<>]{3,128}@")
+
+
+def _may_hold_secret(data: bytes) -> bool:
+    packed = data.translate(None, _WHITESPACE)
+    if _AWS.search(packed) is not None:  # before lowercasing: the shape is upper case
+        return True
+    if b"@" in packed and _URL_PASSWORD.search(packed) is not None:
+        return True
+    low = packed.lower()
+    if any(a in low for a in _ANCHORS):
+        return True
+    if any(word in low and any(a in low for a in group) for word, group in _ANCHOR_GROUPS):
+        return True
+    return b"gh" in low and _GITHUB.search(low) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    kind: str  # unreadable | invalid | version | stale-key | stale-name | duplicate | secret
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "kind": self.kind, "message": self.message}
+
+
+@dataclass(slots=True)
+class CheckReport:
+    files: int = 0
+    by_format: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # not errors: e.g. custom normalizers
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def bad_files(self) -> int:
+        return len({p.file for p in self.problems})
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.problems:
+            out[p.kind] = out.get(p.kind, 0) + 1
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "files": self.files,
+            "bad_files": self.bad_files,
+            "formats": self.by_format,
+            "counts": self.counts(),
+            "problems": [p.as_dict() for p in self.problems],
+            "notes": [p.as_dict() for p in self.notes],
+        }
+
+
+def _secret(item: Loaded, data: bytes, scanner: SecretScanner) -> Problem | None:
+    if not _may_hold_secret(data):
+        return None
+    s = data.decode("utf-8", "replace")
+    # Field by field first (names the place), then the text itself: a stream event
+    # is a string holding JSON, where a credential field is only visible as text.
+    found = scanner.scan(item.doc, "file") if item.doc is not None else None
+    if found is None:
+        found = scanner.scan_text(s, "file")
+    if found is None:
+        return None
+    return Problem(
+        str(item.path),
+        "secret",
+        f"{found.where} holds what looks like a {found.kind} ({found.excerpt}); remove or "
+        f"redact it and rotate the credential",
+    )
+
+
+def _native(
+    item: Loaded, claims: dict[tuple[Path, str, int], list[str]], report: CheckReport
+) -> None:
+    inter = item.interaction
+    if inter is None:
+        return
+    name = str(item.path)
+    try:
+        matcher = Matcher(inter.normalizers)
+    except ConfigError as exc:
+        report.problems.append(Problem(name, "invalid", f"its normalizers cannot be used: {exc}"))
+        return
+    if any(n.startswith("custom:") for n in inter.normalizers):
+        report.notes.append(
+            Problem(name, "note", "key not verified: recorded with a custom normalizer")
+        )
+        key = inter.key
+    else:
+        key = matcher.key(inter.request)
+        if inter.key != key:
+            report.problems.append(
+                Problem(
+                    name,
+                    "stale-key",
+                    f"stored key {inter.key[:12] or '(none)'} does not match its request "
+                    f"(key {key[:12]}); the request was edited after recording — re-record it, "
+                    f"or run `llmreel import` on it to re-key it",
+                )
+            )
+    m = _NATIVE_NAME.search(item.path.name)
+    if m is not None:
+        if m.group(1) != key[:12]:
+            report.problems.append(
+                Problem(
+                    name,
+                    "stale-name",
+                    f"file name says key {m.group(1)} but its request's key is {key[:12]}",
+                )
+            )
+        if int(m.group(2)) != inter.position:
+            report.problems.append(
+                Problem(
+                    name,
+                    "stale-name",
+                    f"file name says position {m.group(2)} but the file says {inter.position}",
+                )
+            )
+    claims.setdefault((item.path.parent, key, inter.position), []).append(name)
+
+
+def _llama(
+    item: Loaded, claims: dict[tuple[Path, str, int], list[str]], report: CheckReport
+) -> None:
+    doc = item.doc
+    if not isinstance(doc, dict):
+        return
+    name = item.path.name
+    # Most names are right: the newest recorder of the generation the name's length points
+    # to (64 hex digits: 2026) names it, one hash. Only the rest pay for trying every
+    # recorder version in check_name.
+    for gen in ("2026", "v0.2") if len(name) > 40 else ("v0.2", "2026"):
+        if expected_name(doc, gen) == name:
+            claims.setdefault((item.path.parent, name, -1), []).append(str(item.path))
+            return
+    result = check_name(name, doc)
+    if not result.ok:
+        report.problems.append(
+            Problem(
+                str(item.path),
+                "stale-name",
+                f"name does not match its request: llama-stack looks this request up as "
+                f"{result.expected}, so it never finds this file (rename it, or re-record)",
+            )
+        )
+    claims.setdefault((item.path.parent, result.expected, -1), []).append(str(item.path))
+
+
+_Claims = dict[tuple[Path, str, int], list[str]]
+
+
+def _check_chunk(
+    files: list[tuple[Path, Path]], allow: tuple[str, ...]
+) -> tuple[CheckReport, _Claims]:
+    scanner = SecretScanner(allow)
+    report = CheckReport()
+    claims: _Claims = {}
+    for path, root in files:
+        item = load(path, root, keep_doc=True)
+        report.files += 1
+        report.by_format[item.format] = report.by_format.get(item.format, 0) + 1
+        try:
+            _check_one(item, scanner, claims, report)
+        except Exception as exc:  # the checker itself must never stop on a strange file
+            report.problems.append(
+                Problem(str(path), "invalid", f"could not be checked ({type(exc).__name__}: {exc})")
+            )
+    return report, claims
+
+
+def _workers(n_files: int) -> int:
+    # Parsing and scanning are CPU-bound: use the cores for big corpora only, where
+    # the cost of starting a worker (~0.3 s) can pay off.
+    if n_files < 400:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _check_parallel(
+    chunks: list[list[tuple[Path, Path]]],
+    allow: tuple[str, ...],
+    processes: int,
+    merge: Callable[[CheckReport, _Claims], None],
+) -> None:
+    """Check ``chunks`` in this process and ``processes - 1`` workers.
+
+    Workers take chunks from the back while this process works from the front and
+    takes over every chunk no worker has started yet, so workers that start late (a
+    loaded machine) or not at all cost nothing: this process never waits for a chunk
+    it could have checked itself.
+    """
+    ctx = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
+    with ProcessPoolExecutor(max_workers=processes - 1, mp_context=ctx) as pool:
+        futures = [pool.submit(_check_chunk, c, allow) for c in reversed(chunks)]
+        futures.reverse()
+        for chunk, future in zip(chunks, futures, strict=True):
+            if future.cancel():
+                merge(*_check_chunk(chunk, allow))
+            else:
+                merge(*future.result())
+
+
+def check_files(
+    files: Iterable[tuple[Path, Path]],
+    *,
+    allow_secrets: Iterable[str] = (),
+    on_progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> CheckReport:
+    """Check every file; never raises on file content. ``on_progress(n)``: n more files done.
+
+    ``workers``: how many processes check (this one included); by default the cores
+    (at most 4) for 400 files or more, else 1.
+    """
+    todo = list(files)
+    allow = tuple(allow_secrets)
+    n = workers if workers is not None else _workers(len(todo))
+    # Small chunks in parallel: this process and the workers share them out as they go.
+    size = 50 if n > 1 else 200
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    report = CheckReport()
+    claims: _Claims = {}
+
+    def merge(part: CheckReport, part_claims: _Claims) -> None:
+        report.files += part.files
+        for k, v in part.by_format.items():
+            report.by_format[k] = report.by_format.get(k, 0) + v
+        report.problems.extend(part.problems)
+        report.notes.extend(part.notes)
+        for key, names in part_claims.items():
+            claims.setdefault(key, []).extend(names)
+        if on_progress is not None:
+            on_progress(part.files)
+
+    if n <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            merge(*_check_chunk(chunk, allow))
+    else:
+        _check_parallel(chunks, allow, n, merge)
+    for (_, key, pos), names in claims.items():
+        if len(names) < 2:
+            continue
+        names.sort()  # chunks may come back in any order
+        what = f"key {key[:12]} position {pos}" if pos >= 0 else f"llama-stack name {key}"
+        for name in names:
+            others = ", ".join(Path(o).name for o in names if o != name)
+            report.problems.append(
+                Problem(name, "duplicate", f"fights over {what} with {others}; keep one of them")
+            )
+    report.problems.sort(key=lambda p: (p.file, p.kind))
+    return report
+
+
+def _check_one(
+    item: Loaded,
+    scanner: SecretScanner,
+    claims: dict[tuple[Path, str, int], list[str]],
+    report: CheckReport,
+) -> None:
+    name = str(item.path)
+    if item.error is not None:
+        kind = "version" if "format version" in item.error else "invalid"
+        if item.error.startswith(("cannot be read", "is not UTF-8")):
+            kind = "unreadable"
+        report.problems.append(Problem(name, kind, item.error))
+    elif item.format == "llmreel":
+        _native(item, claims, report)
+    elif item.format == "llama-stack":
+        _llama(item, claims, report)
+    if item.data:
+        found = _secret(item, item.data, scanner)
+        if found is not None:
+            report.problems.append(found)

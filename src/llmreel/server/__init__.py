@@ -8,7 +8,9 @@ chunk through as it arrives and writing the recording when the response ends.
 
 - :mod:`.config`: :class:`ServerConfig`, validated settings;
 - :mod:`.app`: the ASGI app (proxy + ``/_llmreel/`` control surface + lifespan);
-- :mod:`.proxy`: replay, miss errors, forwarding and teeing;
+- :mod:`.proxy`: reads a request and decides (hit, miss, forward);
+- :mod:`.replay`, :mod:`.forward`: re-emitting a recording; forwarding and teeing;
+- :mod:`.exchange`, :mod:`.lifecycle`: raw-ASGI plumbing; clean shutdown;
 - :mod:`.upstream`: the httpx client towards the model server;
 - :mod:`.state`: one engine per cassette, and counters;
 - :mod:`.lists`: model lists made up from a cassette;
@@ -24,7 +26,7 @@ from llmreel.server.config import (
     DEFAULT_PORT,
     ServerConfig,
 )
-from llmreel.server.proxy import OUTCOME_HEADER
+from llmreel.server.exchange import OUTCOME_HEADER
 from llmreel.server.run import ServerThread, bind_socket, serve, serve_in_thread
 
 __all__ = [

@@ -34,7 +34,8 @@ from starlette.types import Receive, Scope, Send
 
 from llmreel.exceptions import InvalidCassetteNameError
 from llmreel.server.config import CASSETTE_HEADER, CONTROL_PREFIX, ServerConfig
-from llmreel.server.proxy import Lifecycle, Proxy
+from llmreel.server.lifecycle import Lifecycle
+from llmreel.server.proxy import Proxy
 from llmreel.server.state import Registry
 
 __all__ = ["LlmreelApp", "create_app"]

@@ -1,0 +1,84 @@
+"""Replaying a hit: the recorded response, a stream re-emitted event by event.
+
+As fast as possible, or paced at the recorded timing (a paced stream stops as
+soon as the client leaves); a recorded transport failure answers 502/504.
+"""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+from starlette.types import Receive, Send
+
+from llmreel.engine import Decision
+from llmreel.model.interaction import Response
+from llmreel.server.exchange import (
+    OUTCOME_HEADER,
+    Exchange,
+    encode_headers,
+    send_error,
+    send_whole,
+)
+from llmreel.server.lifecycle import Lifecycle, guarded
+
+__all__ = ["replay"]
+
+
+async def replay(
+    send: Send,
+    receive: Receive,
+    ex: Exchange,
+    decision: Decision,
+    lifecycle: Lifecycle,
+    grace: float,
+) -> None:
+    """Re-emit a recorded response; a stream event by event, fast or paced."""
+    inter = decision.interaction
+    assert inter is not None
+    resp: Response = inter.response
+    ex.outcome = "hit"
+    ex.file = inter.path.rsplit("/", 1)[-1] if inter.path else None
+    if resp.transport_failure is not None:
+        timeout = resp.transport_failure == "timeout"
+        await send_error(
+            send,
+            ex,
+            504 if timeout else 502,
+            f"llmreel replays a recorded upstream failure: {resp.error}",
+            "llmreel_recorded_upstream_failure",
+            outcome="hit",
+        )
+        return
+    if resp.stream is None:
+        await send_whole(send, ex, resp.status, resp.replay_headers(), resp.body_bytes())
+        return
+    ex.status = resp.status
+    out = [*resp.replay_headers(), (OUTCOME_HEADER, ex.outcome)]
+    await send(
+        {"type": "http.response.start", "status": resp.status, "headers": encode_headers(out)}
+    )
+    kind = resp.stream
+    pace = decision.pace
+    sent = 0
+
+    async def emit() -> None:
+        nonlocal sent
+        start = time.perf_counter()
+        for event in resp.events:
+            if pace:
+                delay = start + event.t * pace - time.perf_counter()
+                if delay > 0:
+                    await anyio.sleep(delay)
+            await send({"type": "http.response.body", "body": event.wire(kind), "more_body": True})
+            sent += 1
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    if pace:
+        # A paced stream can take a while: stop as soon as the client leaves.
+        reason = await guarded(receive, emit, lifecycle, grace)
+        if reason is not None:
+            ex.note = reason
+    else:
+        await emit()
+    ex.events = sent

@@ -123,7 +123,7 @@ def test_record_against_real_llamacpp_then_replay_with_no_upstream(
     assert "sk-local" not in "".join(p.read_text() for p in cassette.glob("*.json"))
 
     # The upstream is gone (nothing listens there): record-if-missing answers every call from
-    # the cassette. (tests/test_server_node.py does the same with llama.cpp itself stopped.)
+    # the cassette. (tests/server/test_server_node.py does the same with llama.cpp itself stopped.)
     dead = f"http://127.0.0.1:{free_port()}"
     with serving(cassette, mode="record-if-missing", upstream=dead) as server:
         replayed = _llamacpp_calls(server.base_url)

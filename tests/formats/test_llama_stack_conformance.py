@@ -19,7 +19,7 @@ import pytest
 import llama_stack_calls as calls
 import llmreel
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 FILES = sorted([*SHARED.glob("conformance/llama-stack/*/*.json"), *SHARED.glob("seed/*.txt")])
 BASE = "http://0.0.0.0:11434"
 

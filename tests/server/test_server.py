@@ -39,7 +39,7 @@ from server_helpers import (
 )
 from upstreams.serving import free_port
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 SAMPLE = sorted([*SHARED.glob("conformance/llama-stack/*/*.json"), *SHARED.glob("seed/*.txt")])
 CURL = shutil.which("curl")
 

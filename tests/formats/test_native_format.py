@@ -11,7 +11,7 @@ import llmreel
 from llmreel.formats import native
 from llmreel.model.interaction import Event, Interaction, Request, Response
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_982269f9e631f14c.txt"
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_982269f9e631f14c.txt"
 
 
 def _stream_interaction() -> Interaction:

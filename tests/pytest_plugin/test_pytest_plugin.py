@@ -791,7 +791,7 @@ def test_llmreel_server_fixture_without_a_server_says_how(project: pytest.Pytest
 
 # ---------------------------------------------------------------------------- the example project
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "testing-your-llm-app"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "testing-your-llm-app"
 
 
 def test_example_project_replays_green_offline(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "ReplayMissError",
     "SecretLeakError",
     "SequenceExhaustedError",
+    "StoreUnavailableError",
     "UnsupportedRecordingError",
     "UpstreamError",
     "WriteFailedError",
@@ -124,3 +125,7 @@ class WriteFailedError(RecordingError):
 
 class UpstreamError(LlmreelError):
     """The upstream model server could not be reached or failed mid-response."""
+
+
+class StoreUnavailableError(LlmreelError):
+    """A remote store (S3 and compatible object storage) cannot be reached or refused a call."""

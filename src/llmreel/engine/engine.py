@@ -70,6 +70,9 @@ class Engine:
         self.record_hint = record_hint
         self.stats = Stats()
         self._counters: Counter[str] = Counter()
+        # Positions this engine wrote, per key: while recording what is missing, an answer
+        # already given to one call of this run is never replayed to another one.
+        self._mine: dict[str, set[int]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -95,8 +98,12 @@ class Engine:
                 seq = mine
         if self.mode is Mode.RECORD_IF_MISSING and len({e.pos for e in seq}) == len(seq):
             # While recording, concurrent writers fill positions out of order: the Nth call
-            # must get position N (or record it), not the Nth file that exists so far.
-            return next((e for e in seq if e.pos == n), None), len(seq)
+            # must get position N (or record it), not the Nth file that exists so far. A
+            # position this engine claimed for an earlier call (another writer held that
+            # call's own) is that call's answer, not this one's: record afresh.
+            claimed = self._mine.get(key, set())
+            entry = next((e for e in seq if e.pos == n and e.pos not in claimed), None)
+            return entry, len(seq)
         # Replaying, the files' order is the sequence: a gap left by a recorder that was
         # killed before it wrote is skipped. llama-stack files have no positions at all.
         return (seq[n] if n < len(seq) else None), len(seq)
@@ -159,7 +166,7 @@ class Engine:
             with self._lock:
                 self._counters[key] -= 1
                 self.stats.errors += 1
-            raise SecretLeakError(found.where, found.kind, str(self.cassette.root))
+            raise SecretLeakError(found.where, found.kind, self.cassette.location)
         return Decision("record", recorder=Recorder(self, request, key, n, overwrite=overwrite))
 
     # ------------------------------------------------------------------ misses
@@ -215,7 +222,7 @@ class Engine:
     def _scan_secrets(self, inter: Interaction) -> None:
         found = self.scanner.scan_interaction(inter)
         if found is not None:
-            raise SecretLeakError(found.where, found.kind, str(self.cassette.root))
+            raise SecretLeakError(found.where, found.kind, self.cassette.location)
 
     def count_error(self) -> None:
         with self._lock:
@@ -224,6 +231,8 @@ class Engine:
     def commit(self, inter: Interaction, position: int, *, overwrite: bool) -> Entry:
         entry = self.cassette.write(inter, position, overwrite=overwrite)
         with self._lock:
+            if entry.pos != position:
+                self._mine.setdefault(entry.key, set()).add(entry.pos)
             self.stats.recorded += 1
             self.stats.written.add(entry.name)
             self.stats.used.add(entry.name)

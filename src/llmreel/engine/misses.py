@@ -32,18 +32,18 @@ def explain_miss(
     if count:
         return SequenceExhaustedError(
             f"replay miss: {where} (model {model or '-'}) was sent {n + 1} times, but "
-            f"cassette {cassette.root} holds only {count} recording(s) of it.\n"
+            f"cassette {cassette.location} holds only {count} recording(s) of it.\n"
             f"Either record the extra call(s) with {hint}, or replay the last recording "
             f"again with on_exhausted='repeat'.",
             key=key,
-            cassette=str(cassette.root),
+            cassette=str(cassette.location),
         )
     lines = [
-        f"replay miss: no recording in cassette {cassette.root} matches {where}"
+        f"replay miss: no recording in cassette {cassette.location} matches {where}"
         f" (model {model or '-'}, key {key[:12]}).",
     ]
-    if not cassette.root.exists():
-        lines.append(f"The cassette directory {cassette.root} does not exist yet.")
+    if not cassette.exists():
+        lines.append(f"The cassette {cassette.location} does not exist yet.")
     candidates = _closest(cassette, request)
     if candidates:
         lines.append("Closest recordings (same endpoint" + (", same model" if model else "") + "):")
@@ -64,7 +64,7 @@ def explain_miss(
     if matcher.specs:
         lines.append("Normalizers applied: " + ", ".join(matcher.specs))
     lines.append(f"To record it: {hint}.")
-    return ReplayMissError("\n".join(lines), key=key, cassette=str(cassette.root))
+    return ReplayMissError("\n".join(lines), key=key, cassette=str(cassette.location))
 
 
 def _closest(cassette: Cassette, request: Request) -> list[tuple[float, Entry, Interaction]]:

@@ -26,18 +26,23 @@ from llmreel.intercept.guard import block_network as _block_network
 from llmreel.intercept.httpx_transports import OnMiss
 from llmreel.intercept.patching import ActiveCassette, activate, deactivate
 from llmreel.matching import Matcher, Normalizer
-from llmreel.store import Cassette
+from llmreel.store import child_location, is_remote, open_cassette
 
 __all__ = ["CassetteSession", "open_engine", "resolve_cassette_dir", "use_cassette"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def resolve_cassette_dir(path: str | os.PathLike[str]) -> Path:
-    """A relative path is taken under ``$LLMREEL_DIR`` when that is set."""
+def resolve_cassette_dir(path: str | os.PathLike[str]) -> Path | str:
+    """A relative path is taken under ``$LLMREEL_DIR`` when that is set (which may be an
+    object-store URL); an ``s3://`` (``gs://``, ``az://``) location is kept as it is."""
+    if is_remote(path):
+        return str(path)
     p = Path(path).expanduser()
     if not p.is_absolute():
         base = os.environ.get(ENV_DIR)
+        if base and is_remote(base):
+            return str(child_location(base, p.as_posix()))
         if base:
             p = Path(base).expanduser() / p
     return p
@@ -57,7 +62,7 @@ def open_engine(
 ) -> Engine:
     """An engine on the cassette at ``path``, for adapters and users who wire their own."""
     matcher = Matcher(normalizers, ignore_query=ignore_query)
-    cassette = Cassette(resolve_cassette_dir(path), matcher)
+    cassette = open_cassette(resolve_cassette_dir(path), matcher)
     return Engine(
         cassette,
         resolve_mode(mode),
@@ -81,7 +86,13 @@ class CassetteSession:
 
     @property
     def path(self) -> Path:
+        """The cassette's directory (for a remote cassette: its local cache copy)."""
         return self.engine.cassette.root
+
+    @property
+    def location(self) -> str:
+        """The cassette as given: its directory, or its ``s3://...`` URL."""
+        return self.engine.cassette.location
 
     @property
     def stats(self) -> Stats:
@@ -163,7 +174,7 @@ class use_cassette:
         entry = ActiveCassette(engine, self._on_miss, self._passthrough)
         stack = contextlib.ExitStack()
         if self._block is not None and engine.mode is Mode.REPLAY:
-            where = engine.cassette.root
+            where = engine.cassette.location
 
             def describe(host_port: str) -> str:
                 return (

@@ -56,7 +56,7 @@ class CassetteState:
             out["requests"] = self.requests
             out["in_flight"] = self.in_flight
             out["synthesized"] = self.synthesized
-        out["path"] = str(self.engine.cassette.root)
+        out["path"] = self.engine.cassette.location
         out["missed"] = missed
         return out
 

@@ -51,6 +51,8 @@ class Cassette:
         recursive: bool = True,
     ) -> None:
         self.root = Path(root)
+        # How the cassette is named in messages: its directory, or a remote store's URL.
+        self.location = str(self.root)
         self.matcher = matcher or Matcher()
         self.recursive = recursive
         self.name = self.root.name
@@ -289,13 +291,12 @@ class Cassette:
             if overwrite and name in self.errors:
                 # Record mode re-records over a file it could not read; say so.
                 log.warning("llmreel: replacing damaged recording %s", final)
-            if write_atomically(self.root, name, native.dumps(inter), overwrite=overwrite):
+            if self._store(name, native.dumps(inter), overwrite=overwrite):
                 break
             pos += 1
         for old in replaced:
             if old.name != name:
-                with contextlib.suppress(OSError):
-                    os.unlink(self.root / old.name)
+                self._remove(old.name)
         st = final.stat()
         entry = Entry(
             name,
@@ -350,9 +351,22 @@ class Cassette:
         return entry
 
     def delete(self, entry: Entry) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.root / entry.name)
+        self._remove(entry.name)
         self.refresh()
+
+    def exists(self) -> bool:
+        """Whether the cassette holds anything yet (its directory exists)."""
+        return self.root.exists()
+
+    # Where file bytes go: the local directory here; a remote cassette also writes its store.
+
+    def _store(self, name: str, data: bytes, *, overwrite: bool) -> bool:
+        """Write file ``name`` whole; without ``overwrite``, False if the name is taken."""
+        return write_atomically(self.root, name, data, overwrite=overwrite)
+
+    def _remove(self, name: str) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.root / name)
 
     def close(self) -> None:
         if self._index is not None:

@@ -107,7 +107,8 @@ def test_a_cold_cache_fetches_only_the_recordings_asked_for(
 
 _RECORDER = """
 import json, os, sys, time, httpx, llmreel
-url, upstream, index, calls, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+url, upstream, index, calls, go = sys.argv[1:6]
+index, calls = int(index), int(calls)
 same = {"model": "m", "messages": [{"role": "user", "content": "the same request"}]}
 with llmreel.use_cassette(url, mode="record-if-missing") as s, httpx.Client() as c:
     open(f"{go}.ready-{index}", "w").close()  # this process has listed the empty store
@@ -128,8 +129,13 @@ def test_three_processes_recording_twenty_identical_requests_claim_positions_0_t
     children = []
     go = tmp_path / "go"
     for i in range(3):
-        env = with_env({"LLMREEL_CACHE_DIR": str(tmp_path / f"runner-{i}"),
-                        "LLMREEL_REMOTE_LIST_TTL": "600", "PYTHONPATH": str(TESTS_DIR)})  # fmt: skip
+        env = with_env(
+            {
+                "LLMREEL_CACHE_DIR": str(tmp_path / f"runner-{i}"),
+                "LLMREEL_REMOTE_LIST_TTL": "600",
+                "PYTHONPATH": str(TESTS_DIR),
+            }
+        )
         children.append(
             subprocess.Popen(
                 [sys.executable, "-c", _RECORDER, url, faulty.base_url, str(i), "20", str(go)],

@@ -13,9 +13,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from llmreel.intercept.guard import block_network
+from llmreel.store.remote.objects import ObjectStore
 from upstreams.fake_ollama import FakeOllama
 from upstreams.faulty import FaultyUpstream
 from upstreams.llamacpp import LlamaCppServer, unavailable_reason
+from upstreams.s3 import MotoS3
 from upstreams.serving import free_port, run_app
 
 # The suite runs on 2 loaded cores: generation speed is not what these tests are about, so
@@ -103,3 +105,25 @@ def shared_dir() -> Path:
     if not (path / "seed").is_dir():
         pytest.skip(f"shared test data not found at {path} (seed and conformance recordings)")
     return path
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoS3]:
+    """A real S3 API (moto's server) on 127.0.0.1, for the whole session."""
+    server = MotoS3()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(moto: MotoS3, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoS3:
+    """moto up (a test before may have stopped it), its AWS variables set, a private cache."""
+    moto.start()
+    for k, v in moto.env().items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("LLMREEL_CACHE_DIR", str(tmp_path / "cache"))
+    ObjectStore._clients.clear()  # clients are per endpoint; a test may have moved it
+    return moto

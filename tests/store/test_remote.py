@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -34,27 +33,6 @@ from upstreams.serving import LOOPBACK
 
 MESSAGES = [{"role": "user", "content": "Say something about object storage."}]
 TESTS_DIR = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def moto() -> Iterator[MotoS3]:
-    server = MotoS3()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(moto: MotoS3, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoS3:
-    """moto up, its AWS variables set, a private cache directory."""
-    moto.start()  # a test before may have stopped it
-    for k, v in moto.env().items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("LLMREEL_CACHE_DIR", str(tmp_path / "cache"))
-    ObjectStore._clients.clear()  # clients are per endpoint; each test may have moved it
-    return moto
 
 
 def _chat(client: openai.OpenAI, text: str, *, stream: bool) -> str:

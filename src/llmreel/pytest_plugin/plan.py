@@ -21,7 +21,7 @@ from llmreel.matching import Matcher
 from llmreel.pytest_plugin.naming import cassette_dir_name, module_name
 from llmreel.pytest_plugin.options import MARKER
 from llmreel.pytest_plugin.settings import Settings
-from llmreel.store import cassette_path, validate_cassette_name
+from llmreel.store import child_location, is_remote, validate_cassette_name
 
 __all__ = ["Plan", "plan_for"]
 
@@ -45,7 +45,7 @@ _MARKER_KWARGS = frozenset(
 class Plan:
     """Which cassette a test uses and how."""
 
-    path: Path
+    path: Path | str  # a directory, or an object-store URL (``s3://...``)
     name: str  # the cassette's name relative to its base (the server header's value)
     scope: str
     owned: bool  # the test's own default cassette: nobody else records into it
@@ -98,6 +98,11 @@ def _marker_kwargs(item: pytest.Item) -> dict[str, Any]:
     return merged
 
 
+def _under(base: Path | str, name: str) -> Path | str:
+    """``base/name`` for a directory; the cassette URL for an object store."""
+    return child_location(base, name) if is_remote(base) else Path(base) / name
+
+
 def plan_for(item: pytest.Item, settings: Settings, rootpath: Path) -> Plan:
     """Which cassette ``item`` uses and how, from its markers and the session settings."""
     kw = _marker_kwargs(item)
@@ -120,17 +125,17 @@ def plan_for(item: pytest.Item, settings: Settings, rootpath: Path) -> Plan:
     if name:
         name = validate_cassette_name(str(name))
         base = s.dir if s.dir is not None else item.path.parent / "cassettes"
-        path = cassette_path(base, name)
+        path = child_location(base, name)
     elif scope == "session":
         name = "_session"
         base = s.dir if s.dir is not None else rootpath / "cassettes"
-        path = base / name
+        path = _under(base, name)
     elif scope == "module":
         name = f"{module}/_module"
-        path = module_base / module / "_module"
+        path = _under(module_base, name)
     else:
         name = f"{module}/{cassette_dir_name(item.nodeid)}"
-        path = module_base / name
+        path = _under(module_base, name)
         owned = True
     on_exhausted = kw.get("on_exhausted", "error")
     if on_exhausted not in ("error", "repeat"):
@@ -138,7 +143,7 @@ def plan_for(item: pytest.Item, settings: Settings, rootpath: Path) -> Plan:
             f"@pytest.mark.llmreel(on_exhausted={on_exhausted!r}): use 'error' or 'repeat'."
         )
     plan = Plan(
-        path=Path(path),
+        path=path,
         name=str(name),
         scope=scope,
         owned=owned,

@@ -34,7 +34,7 @@ from llmreel.pytest_plugin.prune import Accounting, account
 from llmreel.pytest_plugin.server_mode import HeaderTagger, ServerCassette
 from llmreel.pytest_plugin.settings import Settings
 from llmreel.pytest_plugin.summary import write_summary
-from llmreel.store import Cassette
+from llmreel.store import open_cassette
 
 __all__ = ["PLUGIN_KEY", "LlmreelPlugin", "pytest_configure"]
 
@@ -112,7 +112,7 @@ class LlmreelPlugin:
         if engine is None:
             matcher = Matcher(plan.normalizers, ignore_query=plan.ignore_query)
             engine = TestEngine(
-                Cassette(plan.path, matcher),
+                open_cassette(plan.path, matcher),
                 plan.mode,
                 on_exhausted=plan.on_exhausted,
                 pace=plan.pace,

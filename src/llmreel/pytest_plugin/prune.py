@@ -13,7 +13,7 @@ from pathlib import Path
 
 from llmreel.engine import Mode
 from llmreel.pytest_plugin.bookkeeping import TestUsage
-from llmreel.store import Cassette
+from llmreel.store import Cassette, RemoteCassette, is_remote
 from llmreel.store.usage import write_usage
 
 __all__ = ["Accounting", "account"]
@@ -49,6 +49,9 @@ def account(
         if not u.server:
             by_cassette.setdefault(u.cassette, []).append(u)
     for path, used_by in sorted(by_cassette.items()):
+        if is_remote(path):
+            _account_remote(path, used_by, interrupted=interrupted, prune=prune, result=result)
+            continue
         root = Path(path)
         if not root.is_dir():
             continue
@@ -94,3 +97,29 @@ def account(
                 write_usage(root, used & files, files, run_id=run_id, complete=complete)
             )
     return result
+
+
+def _account_remote(
+    url: str, used_by: list[TestUsage], *, interrupted: bool, prune: bool, result: Accounting
+) -> None:
+    """An object-store cassette: unused files from its listing (nothing is fetched), and
+    ``--llmreel-prune`` deletes the unused files of a passing test's own cassette there.
+    No usage record is written into a store (``llmreel prune`` works on a local copy)."""
+    cassette = RemoteCassette(url)
+    try:
+        names = cassette.names()
+        used = {n for u in used_by for n in u.used}
+        unused = [n for n in names if n not in used]
+        active = [u for u in used_by if u.mode != Mode.LIVE.value]
+        if not (unused and active):
+            return
+        result.unused[url] = unused
+        owned = len({u.nodeid for u in used_by}) == 1 and all(u.owned for u in used_by)
+        if owned and not interrupted and all(u.outcome == "passed" for u in used_by):
+            result.prunable[url] = unused
+            if prune:
+                cassette.remove(unused)
+                result.pruned.extend(f"{url}/{name}" for name in unused)
+                result.unused.pop(url, None)
+    finally:
+        cassette.close()

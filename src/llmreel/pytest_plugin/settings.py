@@ -20,6 +20,7 @@ import pytest
 from llmreel.engine.modes import ENV_DIR, ENV_MODE, Mode
 from llmreel.exceptions import ConfigError
 from llmreel.pytest_plugin.options import ENV_ALL, ENV_PRUNE, ENV_SERVER
+from llmreel.store import is_remote
 
 __all__ = ["Settings"]
 
@@ -34,7 +35,7 @@ class Settings:
     mode: Mode = Mode.REPLAY
     mode_source: str = "default"
     mode_explicit: bool = False  # from the command line or the environment: beats markers
-    dir: Path | None = None
+    dir: Path | str | None = None  # a directory, or an object-store URL (s3://...)
     dir_source: str = "default"
     all: bool = False
     prune: bool = False
@@ -68,8 +69,10 @@ class Settings:
         mode_text, mode_source = pick("llmreel_mode", ENV_MODE, "llmreel_mode")
         mode = Mode.parse(mode_text, source=mode_source) if mode_text else Mode.REPLAY
         dir_text, dir_source = pick("llmreel_dir", ENV_DIR, "llmreel_dir")
-        directory: Path | None = None
-        if dir_text:
+        directory: Path | str | None = None
+        if dir_text and is_remote(dir_text.strip()):
+            directory = dir_text.strip().rstrip("/")
+        elif dir_text:
             base = {
                 "--llmreel-dir": config.invocation_params.dir,
                 f"${ENV_DIR}": Path.cwd(),

@@ -9,6 +9,7 @@ from typing import Any
 from llmreel.pytest_plugin.bookkeeping import TestUsage
 from llmreel.pytest_plugin.prune import Accounting
 from llmreel.pytest_plugin.settings import Settings
+from llmreel.store import is_remote
 
 __all__ = ["write_summary"]
 
@@ -44,7 +45,7 @@ def write_summary(
         tr.write_line(f"unused recordings ({count} in {len(accounting.unused)} cassette(s)):")
         for path, names in accounting.unused.items():
             for name in names[:20]:
-                tr.write_line(f"  {rel(Path(path) / name)}")
+                tr.write_line(f"  {rel(_join(path, name))}")
             if len(names) > 20:
                 tr.write_line(f"  ... and {len(names) - 20} more in {rel(path)}")
     if accounting.pruned:
@@ -56,3 +57,7 @@ def write_summary(
     elif accounting.prunable:
         count = sum(len(v) for v in accounting.prunable.values())
         tr.write_line(f"{count} of them from tests that passed: --llmreel-prune deletes them")
+
+
+def _join(path: str, name: str) -> str | Path:
+    return f"{path}/{name}" if is_remote(path) else Path(path) / name

@@ -209,6 +209,12 @@ class RemoteCassette(Cassette):
         self._sync_listing()
         return sorted(self._listing_remote or {})
 
+    def remove(self, names: Iterable[str]) -> None:
+        """Delete these recording files from the store (and the cache)."""
+        for name in names:
+            self._remove(name)
+        Cassette.refresh(self)
+
     # ------------------------------------------------------------------ writing
 
     def _store(self, name: str, data: bytes, *, overwrite: bool) -> bool:

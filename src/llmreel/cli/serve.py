@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -52,12 +51,13 @@ def _setup_logging(level: str) -> None:
 @app.command("serve", epilog=_EPILOG)
 def serve_command(
     dir: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--dir",
             "-d",
             envvar=ENV_DIR,
-            help="Directory of the cassette(s): recordings are read from and written here.",
+            help="Directory of the cassette(s), or an object store (s3://BUCKET/PREFIX): "
+            "recordings are read from and written there.",
             show_default=False,
         ),
     ] = None,

@@ -22,6 +22,7 @@ import functools
 import importlib.metadata
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -37,6 +38,7 @@ from llmreel.server.config import CASSETTE_HEADER, CONTROL_PREFIX, ServerConfig
 from llmreel.server.lifecycle import Lifecycle
 from llmreel.server.proxy import Proxy
 from llmreel.server.state import Registry
+from llmreel.store import is_remote
 
 __all__ = ["LlmreelApp", "create_app"]
 
@@ -92,7 +94,7 @@ class LlmreelApp:
         if self.proxy.upstream is not None:
             _ = self.proxy.upstream.client
         cfg = self.config
-        if not cfg.dir.exists() and not cfg.mode.may_record:
+        if not is_remote(cfg.dir) and not Path(cfg.dir).exists() and not cfg.mode.may_record:
             log.warning(
                 "llmreel: the cassette directory %s does not exist; every request will miss "
                 "until recordings are put there.",

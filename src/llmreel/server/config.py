@@ -18,6 +18,8 @@ from llmreel.engine import Exhausted, parse_pace
 from llmreel.engine.modes import Mode
 from llmreel.exceptions import ConfigError
 from llmreel.matching import parse_normalizer
+from llmreel.store import is_remote
+from llmreel.store.remote import RemoteLocation
 
 __all__ = [
     "CASSETTE_HEADER",
@@ -57,7 +59,7 @@ def _check_upstream(url: str) -> str:
 class ServerConfig:
     """What one server does. Construct it with keyword arguments; it validates itself."""
 
-    dir: Path
+    dir: Path | str  # a directory, or an object-store URL (s3://bucket/prefix)
     mode: Mode = Mode.REPLAY
     upstream: str | None = None
     pace: float | None = None  # None: as fast as possible; 1.0: recorded timing; N: N x slower
@@ -73,7 +75,10 @@ class ServerConfig:
     log_format: LogFormat = "text"
 
     def __post_init__(self) -> None:
-        self.dir = Path(os.fspath(self.dir)).expanduser()
+        if is_remote(self.dir):
+            self.dir = RemoteLocation.parse(str(self.dir)).url  # refuses credentials in it
+        else:
+            self.dir = Path(os.fspath(self.dir)).expanduser()
         self.mode = Mode.parse(self.mode, source="--mode")
         if isinstance(self.pace, str):
             self.pace = parse_pace(self.pace)
@@ -113,7 +118,7 @@ class ServerConfig:
     ) -> ServerConfig:
         """Like the constructor, but takes a pace spelled as on the command line."""
         return cls(
-            dir=Path(dir),
+            dir=str(dir) if is_remote(dir) else Path(dir),
             mode=Mode.parse(mode, source="--mode"),
             upstream=upstream,
             pace=parse_pace(pace),

@@ -18,7 +18,7 @@ import anyio.to_thread
 from llmreel.engine import Engine, Recorder
 from llmreel.matching import Matcher
 from llmreel.server.config import ServerConfig
-from llmreel.store import Cassette, cassette_path, validate_cassette_name
+from llmreel.store import child_location, open_cassette, validate_cassette_name
 
 __all__ = ["ROOT_NAME", "CassetteState", "Registry"]
 
@@ -81,8 +81,8 @@ class Registry:
 
     def _make(self, name: str) -> CassetteState:
         cfg = self.config
-        root = cfg.dir if name == ROOT_NAME else cassette_path(cfg.dir, name)
-        cassette = Cassette(root, Matcher(cfg.normalizers))
+        root = cfg.dir if name == ROOT_NAME else child_location(cfg.dir, name)
+        cassette = open_cassette(root, Matcher(cfg.normalizers))
         engine = Engine(
             cassette,
             cfg.mode,

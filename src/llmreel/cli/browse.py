@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from llmreel.cli.app import app
+from llmreel.cli.locations import read_location
 from llmreel.cli.output import JsonOpt, ProgressOpt, dumps, err, fail, human_size, out, progress_bar
 from llmreel.matching import Matcher
 from llmreel.model.interaction import Interaction
@@ -60,9 +61,12 @@ def _row(item: Loaded, inter: Interaction | None, index: int) -> dict[str, Any]:
 
 @app.command("ls")
 def ls_command(
-    directory: Annotated[Path, typer.Argument(help="Cassette or recordings directory.")] = Path(
-        "."
-    ),
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="Cassette or recordings directory, or s3://BUCKET/PREFIX.", parser=read_location
+        ),
+    ] = Path("."),
     endpoint: Annotated[
         str | None, typer.Option("--endpoint", "-e", help="Only paths containing this.")
     ] = None,
@@ -219,9 +223,12 @@ def _print_summary(console: Console, s: Summary, inter: Interaction, title: str)
 @app.command("show")
 def show_command(
     target: Annotated[str, typer.Argument(help="A recording file, or a key (prefix) to find.")],
-    directory: Annotated[Path, typer.Option("--dir", "-d", help="Where to look for a key.")] = Path(
-        "."
-    ),
+    directory: Annotated[
+        Path,
+        typer.Option(
+            "--dir", "-d", help="Where to look for a key (or s3://...).", parser=read_location
+        ),
+    ] = Path("."),
     raw: Annotated[bool, typer.Option("--raw", help="Print the file itself.")] = False,
     as_json: JsonOpt = False,
 ) -> None:

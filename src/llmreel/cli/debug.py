@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from llmreel.cli.app import app
+from llmreel.cli.locations import read_location
 from llmreel.cli.output import JsonOpt, dumps, fail, out
 from llmreel.exceptions import ConfigError
 from llmreel.matching import Matcher, body_diff, canonical_json, parse_normalizer, similarity
@@ -88,7 +89,13 @@ def key_command(
         ),
     ] = None,
     directory: Annotated[
-        Path | None, typer.Option("--dir", "-d", help="Also list the recordings with this key.")
+        Path | None,
+        typer.Option(
+            "--dir",
+            "-d",
+            help="Also list the recordings with this key (a directory or s3://...).",
+            parser=read_location,
+        ),
     ] = None,
     path_opt: PathOpt = None,
     method_opt: MethodOpt = None,
@@ -195,7 +202,12 @@ def diff_command(
     b: Annotated[Path | None, typer.Argument(help="The other recording.")] = None,
     directory: Annotated[
         Path | None,
-        typer.Option("--dir", "-d", help="Compare A (a request) with the closest recording here."),
+        typer.Option(
+            "--dir",
+            "-d",
+            help="Compare A (a request) with the closest recording here (or s3://...).",
+            parser=read_location,
+        ),
     ] = None,
     path_opt: PathOpt = None,
     method_opt: MethodOpt = None,

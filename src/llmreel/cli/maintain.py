@@ -12,7 +12,9 @@ import typer
 from rich.markup import escape
 
 from llmreel.cli.app import app
+from llmreel.cli.locations import read_location
 from llmreel.cli.output import JsonOpt, ProgressOpt, dumps, err, fail, out, progress_bar
+from llmreel.store import is_remote
 from llmreel.store.usage import find_usage
 from llmreel.tools.audit import check_files
 from llmreel.tools.catalog import find_files
@@ -23,7 +25,11 @@ __all__ = ["check_command", "prune_command"]
 @app.command("check")
 def check_command(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Directories or files (default: the current one).")
+        list[Path] | None,
+        typer.Argument(
+            help="Directories or files, or s3://BUCKET/PREFIX (default: the current directory).",
+            parser=read_location,
+        ),
     ] = None,
     allow_secret: Annotated[
         list[str] | None,
@@ -74,9 +80,7 @@ def check_command(
 
 @app.command("prune")
 def prune_command(
-    directory: Annotated[Path, typer.Argument(help="Cassette directory (searched below).")] = Path(
-        "."
-    ),
+    directory: Annotated[str, typer.Argument(help="Cassette directory (searched below).")] = ".",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Only say what would be deleted.")
     ] = False,
@@ -92,9 +96,17 @@ def prune_command(
 
     Example: [bold]llmreel prune tests/cassettes --dry-run[/bold]
     """
-    if not directory.exists():
+    if is_remote(str(directory)):
+        fail(
+            f"prune works on a local copy, where the last run's usage record is: "
+            f"`llmreel sync pull {directory} DIR`, run the tests on DIR, `llmreel prune DIR`, "
+            f"then `llmreel sync push DIR {directory} --delete` (or prune in the store "
+            f"directly with `pytest --llmreel-dir {directory} --llmreel-prune`)."
+        )
+    root = Path(directory)
+    if not root.exists():
         fail(f"{directory} does not exist.")
-    records = find_usage(directory)
+    records = find_usage(root)
     if not records:
         fail(
             f"no usage record under {directory}: run the tests with the llmreel plugin (or "
@@ -125,9 +137,9 @@ def prune_command(
         verb = "would delete" if dry_run else "deleted"
         for name in deleted:
             console.print(f"{verb} {escape(name)}")
-        for root in refused:
+        for skipped in refused:
             console.print(
-                f"[yellow]skipped[/yellow] {escape(root)}: its last run did not cover every "
+                f"[yellow]skipped[/yellow] {escape(skipped)}: its last run did not cover every "
                 f"test (use --force to prune anyway)"
             )
     verb = "would delete" if dry_run else "deleted"

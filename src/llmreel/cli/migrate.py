@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from llmreel.cli.app import app
+from llmreel.cli.locations import read_location, written_location
 from llmreel.cli.output import ProgressOpt, err, fail, out, progress_bar
 from llmreel.exceptions import LlmreelError
 from llmreel.formats.llama_stack.naming import Generation
@@ -26,9 +27,9 @@ def import_command(
     src: Annotated[
         Path, typer.Argument(help="llama-stack recordings, vcrpy cassettes, or a file of them.")
     ],
-    to: Annotated[Path, typer.Option("--to", help="Destination cassette directory.")] = Path(
-        "cassettes"
-    ),
+    to: Annotated[
+        str, typer.Option("--to", help="Destination cassette directory, or s3://BUCKET/PREFIX.")
+    ] = "cassettes",
     progress: ProgressOpt = False,
 ) -> None:
     """Convert llama-stack recordings and vcrpy cassettes into llmreel's format.
@@ -45,7 +46,8 @@ def import_command(
     total = len(find_files([src], include_yaml=True))
     with progress_bar("importing", total, progress) as advance:
         try:
-            result = import_recordings(src, to, on_progress=advance)
+            with written_location(to) as target:
+                result = import_recordings(src, target, on_progress=advance)
         except LlmreelError as exc:
             fail(str(exc))
     console = out()
@@ -63,8 +65,14 @@ def import_command(
 
 @app.command("export")
 def export_command(
-    src: Annotated[Path, typer.Argument(help="A cassette directory (any readable format).")],
-    to: Annotated[Path, typer.Option("--to", help="Destination directory.")],
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="A cassette directory (any readable format), or s3://BUCKET/PREFIX.",
+            parser=read_location,
+        ),
+    ],
+    to: Annotated[str, typer.Option("--to", help="Destination directory, or s3://...")],
     fmt: Annotated[
         str,
         typer.Option("--format", "-f", help="llama-stack-2026 (default) or llama-stack-v0.2."),
@@ -93,9 +101,10 @@ def export_command(
     total = len(find_files([src], include_yaml=True))
     with progress_bar("exporting", total, progress) as advance:
         try:
-            result, skipped = export_recordings(
-                src, to, generation, sqlite=sqlite, on_progress=advance
-            )
+            with written_location(to) as target:
+                result, skipped = export_recordings(
+                    src, target, generation, sqlite=sqlite, on_progress=advance
+                )
         except LlmreelError as exc:
             fail(str(exc))
     console = out()

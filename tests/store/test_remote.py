@@ -65,6 +65,19 @@ def test_streams_and_plain_answers_round_trip_through_the_store(
     assert len(faulty.received) == asked
 
 
+def test_a_warm_open_within_the_listing_lifetime_asks_the_store_nothing(
+    s3: MotoS3, faulty: FaultyUpstream
+) -> None:
+    url = f"s3://{s3.bucket()}/quiet"
+    body = {"model": "m", "messages": [{"role": "user", "content": "quiet"}]}
+    with llmreel.use_cassette(url, mode="record-if-missing"), httpx.Client() as c:
+        first = c.post(f"{faulty.base_url}/v1/chat/completions", json=body).json()
+    with s3.stopped(), llmreel.use_cassette(url, mode="replay") as cas, httpx.Client() as c:
+        # The store is down, and nothing notices: the listing and the file are cached.
+        assert c.post(f"{faulty.base_url}/v1/chat/completions", json=body).json() == first
+    assert cas.played == 1
+
+
 def test_a_cold_cache_fetches_only_the_recordings_asked_for(
     s3: MotoS3, faulty: FaultyUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,8 +227,12 @@ def test_an_upload_cut_midway_leaves_no_object_and_says_nothing_was_written(
 
 
 def test_a_warm_cache_keeps_replaying_when_the_store_is_down(
-    s3: MotoS3, faulty: FaultyUpstream, caplog: pytest.LogCaptureFixture
+    s3: MotoS3,
+    faulty: FaultyUpstream,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("LLMREEL_REMOTE_LIST_TTL", "0")  # every open asks the store first
     bucket = s3.bucket()
     url = f"s3://{bucket}/warm"
     client = openai.OpenAI(base_url=f"{faulty.base_url}/v1", api_key="sk-test", max_retries=0)
@@ -252,8 +269,9 @@ def test_the_store_credentials_reach_no_object_and_no_log(
 
 
 def test_a_recording_replaced_in_the_store_is_fetched_again(
-    s3: MotoS3, faulty: FaultyUpstream
+    s3: MotoS3, faulty: FaultyUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("LLMREEL_REMOTE_LIST_TTL", "0")  # the next open lists the store again
     bucket = s3.bucket()
     url = f"s3://{bucket}/edit"
     body = {"model": "m", "messages": [{"role": "user", "content": "edit me"}]}

@@ -7,7 +7,8 @@ Layout under the cache root (``$LLMREEL_CACHE_DIR``, else
     cassettes/<scheme>/<bucket>/<prefix>/   a mirror per cassette: the files fetched so
                                             far, under their store names (hard links
                                             into objects/), read like a local cassette
-      .llmreel/remote.json                  name -> ETag, sha256 and size of each
+      .llmreel/remote.json                  name -> ETag, sha256 and size of each, and
+                                            the store's last listing with its time
 
 A mirror file is used only while the store's listing shows the same ETag for
 its name; a changed or removed object drops the mirror file, and the next
@@ -21,6 +22,7 @@ import contextlib
 import hashlib
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,23 +64,53 @@ class Mirror:
             self.dir = self.dir.joinpath(*location.prefix.split("/"))
         self._state_path = self.dir / INDEX_DIR / _STATE
         self._lock = threading.Lock()
-        self.files: dict[str, CachedFile] = self._load_state()
+        self.files: dict[str, CachedFile] = {}
+        # The store's last listing (name -> (size, ETag)) and when it was taken (epoch s).
+        self.listing: dict[str, tuple[int, str]] | None = None
+        self.listed_at = 0.0
+        self._load_state()
 
-    def _load_state(self) -> dict[str, CachedFile]:
+    def _load_state(self) -> None:
         try:
             doc = orjson.loads(self._state_path.read_bytes())
             files = {
                 str(name): CachedFile(str(v["etag"]), str(v["sha256"]), int(v["size"]))
                 for name, v in doc.get("files", {}).items()
             }
+            listing = doc.get("listing")
+            if isinstance(listing, dict):
+                self.listing = {str(n): (int(s), str(e)) for n, (s, e) in listing.items()}
+                self.listed_at = float(doc.get("listed_at", 0.0))
         except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
-            return {}
+            return
         # A mirror file removed by hand is simply fetched again.
-        return {n: f for n, f in files.items() if (self.dir / n).is_file()}
+        self.files = {n: f for n, f in files.items() if (self.dir / n).is_file()}
+
+    def remember_listing(self, listing: dict[str, tuple[int, str]]) -> None:
+        """Keep the store's listing, so the next open within the listing's lifetime (in this
+        process or another) needs no listing call."""
+        with self._lock:
+            self.listing = dict(listing)
+            self.listed_at = time.time()
+            self._save_state()
+
+    def listed(self, name: str, size: int, etag: str) -> None:
+        """A file this machine wrote is in the store now (the listing's age is unchanged)."""
+        with self._lock:
+            if self.listing is not None:
+                self.listing[name] = (size, etag)
+                self._save_state()
 
     def _save_state(self) -> None:
-        doc = {"files": {n: {"etag": f.etag, "sha256": f.sha256, "size": f.size}
-                         for n, f in sorted(self.files.items())}}  # fmt: skip
+        doc: dict[str, object] = {
+            "files": {
+                n: {"etag": f.etag, "sha256": f.sha256, "size": f.size}
+                for n, f in sorted(self.files.items())
+            },
+            "listed_at": self.listed_at,
+        }
+        if self.listing is not None:
+            doc["listing"] = {n: [s, e] for n, (s, e) in sorted(self.listing.items())}
         folder = self._state_path.parent
         folder.mkdir(parents=True, exist_ok=True)
         gitignore = folder / ".gitignore"

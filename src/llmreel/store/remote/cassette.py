@@ -3,9 +3,11 @@
 It is a :class:`~llmreel.store.Cassette` whose directory is the local mirror of
 the store's prefix (see :mod:`.cache`), plus the store:
 
-- the store is listed by prefix (paged) once when the cassette opens, and again
-  when a lookup misses and the listing is older than ``list_ttl`` seconds
-  (``$LLMREEL_REMOTE_LIST_TTL``, default 10);
+- the store is listed by prefix (paged) when the cassette opens, and again when
+  a lookup misses and the listing is older than ``list_ttl`` seconds
+  (``$LLMREEL_REMOTE_LIST_TTL``, default 10); a cassette opened again within that
+  time (the next test, another process on the machine) reuses the cached listing
+  until its first miss, so warm replays make no call to the store at all;
 - a lookup fetches only the files that can answer it: llmreel names carry the
   first 12 hex digits of the key (``chat-completions-3fa2b1c9d0e1-0.json``), so
   only those are downloaded; files named otherwise (llama-stack's) are fetched
@@ -86,7 +88,17 @@ class RemoteCassette(Cassette):
         self._offline = False
         self._by_key12: dict[str, list[str]] = {}
         self._others: list[str] = []
+        # A listing taken by an earlier open (this process or another) within its lifetime
+        # serves lookups that hit; the first miss lists the store again.
+        self._inherited = False
+        age = time.time() - self.mirror.listed_at
+        if self.mirror.listing is not None and 0 <= age < self.list_ttl:
+            self._index_listing({n: ObjectInfo(s, e) for n, (s, e) in self.mirror.listing.items()})
+            self._listed_at = time.monotonic() - age
+            self._inherited = True
+        self._opening = True
         super().__init__(self.mirror.dir, matcher, recursive=False)
+        self._opening = False
         self.location = self.remote.url
         self.name = self.remote.prefix.rsplit("/", 1)[-1] if self.remote.prefix else ""
 
@@ -118,6 +130,7 @@ class RemoteCassette(Cassette):
             if self._offline:
                 log.warning("llmreel: %s is reachable again.", self.remote)
             self._offline = False
+            self._inherited = False
             self._listed_at = now
             listing = {
                 n: info
@@ -127,6 +140,7 @@ class RemoteCassette(Cassette):
             stale = [n for n in self.mirror.files if not self._same(n, listing.get(n))]
             self.mirror.drop(stale)
             self._index_listing(listing)
+            self.mirror.remember_listing({n: (i.size, i.etag) for n, i in listing.items()})
 
     def _same(self, name: str, info: ObjectInfo | None) -> bool:
         return info is not None and self.mirror.fresh(name, info.etag)
@@ -180,7 +194,9 @@ class RemoteCassette(Cassette):
     # ------------------------------------------------------------------ lookups
 
     def refresh(self) -> None:
-        self._sync_listing()
+        # The engine refreshes on a miss: a listing this instance did not take itself may
+        # be older than what was written since, so it is taken again.
+        self._sync_listing(force=self._inherited and not self._opening)
         Cassette.refresh(self)
 
     def sequence(self, key: str) -> list[Entry]:
@@ -229,6 +245,7 @@ class RemoteCassette(Cassette):
         if etag is None:
             return False  # another recorder holds this position: try the next one
         self.mirror.put(name, data, etag)
+        self.mirror.listed(name, len(data), etag)
         with self._remote_lock:
             if self._listing_remote is not None:
                 self._listing_remote[name] = ObjectInfo(len(data), etag)

@@ -30,7 +30,8 @@ import pytest
 def ask(prompt):
     client = openai.OpenAI(base_url=os.environ["UPSTREAM"] + "/v1", api_key="k", max_retries=0)
     with client:
-        r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
+        messages = [{"role": "user", "content": prompt}]
+        r = client.chat.completions.create(model="m", messages=messages)
     return r.choices[0].message.content
 
 

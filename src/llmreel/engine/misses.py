@@ -43,7 +43,7 @@ def explain_miss(
         f" (model {model or '-'}, key {key[:12]}).",
     ]
     if not cassette.exists():
-        lines.append(f"The cassette {cassette.location} does not exist yet.")
+        lines.append(f"The cassette directory {cassette.location} does not exist yet.")
     candidates = _closest(cassette, request)
     if candidates:
         lines.append("Closest recordings (same endpoint" + (", same model" if model else "") + "):")

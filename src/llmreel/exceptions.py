@@ -13,6 +13,7 @@ __all__ = [
     "InvalidCassetteNameError",
     "LlmreelError",
     "NetworkBlockedError",
+    "OutsideDirError",
     "RecordingError",
     "RecordingFileError",
     "ReplayMissError",
@@ -124,3 +125,7 @@ class WriteFailedError(RecordingError):
 
 class UpstreamError(LlmreelError):
     """The upstream model server could not be reached or failed mid-response."""
+
+
+class OutsideDirError(LlmreelError):
+    """A file name that would resolve outside the directory being inspected (``llmreel ui``)."""

@@ -2,18 +2,18 @@
 
 :mod:`.serve` (``serve``), :mod:`.browse` (``ls``, ``show``), :mod:`.maintain`
 (``check``, ``prune``), :mod:`.migrate` (``import``, ``export``) and
-:mod:`.debug` (``key``, ``diff``); :mod:`.output` is what they share. A new
+:mod:`.debug` (``key``, ``diff``), :mod:`.ui` (``ui``); :mod:`.output` is what they share. A new
 command goes into the module of its group (or a new one imported here).
 Exit codes: 0 fine, 1 the command found something wrong (``check`` problems,
 ``diff`` differences), 2 bad usage or unreadable input.
 """
 
-from llmreel.cli import browse, debug, maintain, migrate, serve
+from llmreel.cli import browse, debug, maintain, migrate, serve, ui
 from llmreel.cli.app import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (browse, debug, maintain, migrate, serve)  # imported for their registrations
+_COMMANDS = (browse, debug, maintain, migrate, serve, ui)  # imported for their registrations
 
 
 def main() -> None:

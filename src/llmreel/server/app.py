@@ -13,6 +13,8 @@ Control endpoints (JSON):
 - ``POST /_llmreel/reset``: forget the engines (sequence positions start again
   at the first recording, counters at zero), e.g. at the start of a test run
   against a long-running server; ``?cassette=NAME`` for one.
+- ``GET /_llmreel/ui/``: the web inspector (:mod:`llmreel.ui`) over ``--dir``,
+  read-only and answering loopback host names only.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from llmreel.exceptions import InvalidCassetteNameError
@@ -37,6 +39,7 @@ from llmreel.server.config import CASSETTE_HEADER, CONTROL_PREFIX, ServerConfig
 from llmreel.server.lifecycle import Lifecycle
 from llmreel.server.proxy import Proxy
 from llmreel.server.state import Registry
+from llmreel.ui import create_ui_app
 
 __all__ = ["LlmreelApp", "create_app"]
 
@@ -60,6 +63,7 @@ class LlmreelApp:
         self.registry = Registry(config)
         self.lifecycle = Lifecycle()
         self.proxy = Proxy(config, self.registry, self.lifecycle)
+        self.ui = create_ui_app(config.dir, live=False)
         self.control = Starlette(
             routes=[
                 Route(CONTROL_PREFIX, self._index),
@@ -67,6 +71,8 @@ class LlmreelApp:
                 Route(f"{CONTROL_PREFIX}/health", self._health),
                 Route(f"{CONTROL_PREFIX}/stats", self._stats),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/ui", self._to_ui),
+                Mount(f"{CONTROL_PREFIX}/ui", app=self.ui),
                 Route(CONTROL_PREFIX + "/{rest:path}", self._unknown),
             ],
             lifespan=self._lifespan,
@@ -135,6 +141,7 @@ class LlmreelApp:
                     f"{CONTROL_PREFIX}/stats": "counters per cassette (?cassette=NAME for one)",
                     f"POST {CONTROL_PREFIX}/reset": "start sequences and counters over "
                     "(?cassette=NAME for one)",
+                    f"{CONTROL_PREFIX}/ui/": "the web inspector: recordings, usage, live traffic",
                 },
                 "cassette_header": CASSETTE_HEADER,
             }
@@ -184,6 +191,10 @@ class LlmreelApp:
             return JSONResponse({"error": str(exc)}, status_code=400)
         forgotten = self.registry.forget(name)
         return JSONResponse({"reset": forgotten})
+
+    async def _to_ui(self, request: Request) -> RedirectResponse:
+        # The inspector's URLs are relative to its page, which must end in a slash.
+        return RedirectResponse(f"{CONTROL_PREFIX}/ui/", status_code=308)
 
     async def _unknown(self, request: Request) -> JSONResponse:
         return JSONResponse(

@@ -6,7 +6,8 @@ Routes (all ``GET``):
 
 - ``/``: the page; ``/static/NAME``: its scripts and styles (package data, a fixed list)
 - ``/api/info``: the directory, the version, whether live traffic is available
-- ``/api/recordings?q=&model=&endpoint=&format=&cassette=&test=&streamed=&errors=&since=&until=&sort=&offset=&limit=``
+- ``/api/recordings?q=&model=&endpoint=&format=&cassette=&test=&streamed=&errors=``
+  ``&since=&until=&sort=&offset=&limit=``: one page of the list
 - ``/api/facets``: the values each filter can take
 - ``/api/recording?id=ID``: one recording (conversation, timeline, request, response, file)
 - ``/api/raw?id=ID``: the recording's file as text
@@ -207,8 +208,6 @@ class UiApp:
         return _error(f"no inspector page {request.url.path}", 404)
 
 
-def create_ui_app(
-    root: Path, *, live: bool = False, allowed_hosts: Iterable[str] = ()
-) -> UiApp:
+def create_ui_app(root: Path, *, live: bool = False, allowed_hosts: Iterable[str] = ()) -> UiApp:
     """The inspector over ``root`` (``live``: the journal endpoints sit at ``../journal``)."""
     return UiApp(root, live=live, allowed_hosts=allowed_hosts)

@@ -136,7 +136,11 @@ class RecordingIndex:
                 continue
             item = load(path, self.root)
             cassette = Path(rel).parent.as_posix()
-            self._files[rel] = (st.st_size, st.st_mtime_ns, rows_of(item, rel, cassette, st.st_mtime_ns))
+            self._files[rel] = (
+                st.st_size,
+                st.st_mtime_ns,
+                rows_of(item, rel, cassette, st.st_mtime_ns),
+            )
             changed = True
         for rel in set(self._files) - seen:
             del self._files[rel]

@@ -107,9 +107,7 @@ def _row(item: Loaded, inter: Interaction, i: int, rel: str, cassette: str, mtim
     preview = last_user or (s.messages[-1][1] if s.messages else "")
     tin, tout, total = token_counts(s.usage)
     tools = " ".join(f"{c.name} {c.arguments}" for c in s.tool_calls)
-    haystack = "\n".join(
-        [*(t for _, t in s.messages), s.text, s.reasoning, tools, s.error]
-    ).lower()
+    haystack = "\n".join([*(t for _, t in s.messages), s.text, s.reasoning, tools, s.error]).lower()
     return Row(
         id=rel if i == 0 else f"{rel}#{i}",
         file=rel,

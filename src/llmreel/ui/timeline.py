@@ -10,6 +10,7 @@ of the answer, so it is counted apart.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import statistics
 from typing import Any
 
@@ -54,15 +55,11 @@ def timeline(resp: Response) -> dict[str, Any] | None:
     body = [e for e in events if e.data != "[DONE]"]
     times = [e.t for e in body]
     timed = any(t > 0 for t in times) or any(e.t > 0 for e in done)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     median = statistics.median(gaps) if gaps else 0.0
     threshold = max(median * STALL_FACTOR, STALL_MIN_S)
     stalls = (
-        [
-            {"after": i, "start": times[i], "gap": g}
-            for i, g in enumerate(gaps)
-            if g >= threshold
-        ]
+        [{"after": i, "start": times[i], "gap": g} for i, g in enumerate(gaps) if g >= threshold]
         if timed
         else []
     )

@@ -13,6 +13,9 @@ Control endpoints (JSON):
 - ``POST /_llmreel/reset``: forget the engines (sequence positions start again
   at the first recording, counters at zero), e.g. at the start of a test run
   against a long-running server; ``?cassette=NAME`` for one.
+- ``GET /_llmreel/journal[?since=SEQ&cassette=NAME]``: what happened to each
+  request; ``GET /_llmreel/journal/stream``: the same as Server-Sent Events, live
+  (see :mod:`.journal_feed`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from starlette.types import Receive, Scope, Send
 
 from llmreel.exceptions import InvalidCassetteNameError
 from llmreel.server.config import CASSETTE_HEADER, CONTROL_PREFIX, ServerConfig
+from llmreel.server.journal_feed import JournalFeed
 from llmreel.server.lifecycle import Lifecycle
 from llmreel.server.proxy import Proxy
 from llmreel.server.state import Registry
@@ -60,6 +64,7 @@ class LlmreelApp:
         self.registry = Registry(config)
         self.lifecycle = Lifecycle()
         self.proxy = Proxy(config, self.registry, self.lifecycle)
+        self.journal = JournalFeed(self.registry.log, self.lifecycle)
         self.control = Starlette(
             routes=[
                 Route(CONTROL_PREFIX, self._index),
@@ -67,6 +72,8 @@ class LlmreelApp:
                 Route(f"{CONTROL_PREFIX}/health", self._health),
                 Route(f"{CONTROL_PREFIX}/stats", self._stats),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/journal", self.journal.page),
+                Route(f"{CONTROL_PREFIX}/journal/stream", self.journal.stream),
                 Route(CONTROL_PREFIX + "/{rest:path}", self._unknown),
             ],
             lifespan=self._lifespan,
@@ -135,6 +142,9 @@ class LlmreelApp:
                     f"{CONTROL_PREFIX}/stats": "counters per cassette (?cassette=NAME for one)",
                     f"POST {CONTROL_PREFIX}/reset": "start sequences and counters over "
                     "(?cassette=NAME for one)",
+                    f"{CONTROL_PREFIX}/journal": "what happened to each request "
+                    "(?since=SEQ&cassette=NAME)",
+                    f"{CONTROL_PREFIX}/journal/stream": "the journal as Server-Sent Events, live",
                 },
                 "cassette_header": CASSETTE_HEADER,
             }

@@ -13,6 +13,9 @@ Control endpoints (JSON):
 - ``POST /_llmreel/reset``: forget the engines (sequence positions start again
   at the first recording, counters at zero), e.g. at the start of a test run
   against a long-running server; ``?cassette=NAME`` for one.
+- ``GET /_llmreel/journal[?since=SEQ&cassette=NAME]``: what happened to each
+  request; ``GET /_llmreel/journal/stream``: the same as Server-Sent Events, live
+  (see :mod:`.journal_feed`).
 - ``GET /_llmreel/ui/``: the web inspector (:mod:`llmreel.ui`) over ``--dir``,
   read-only and answering loopback host names only.
 """
@@ -36,6 +39,7 @@ from starlette.types import Receive, Scope, Send
 
 from llmreel.exceptions import InvalidCassetteNameError
 from llmreel.server.config import CASSETTE_HEADER, CONTROL_PREFIX, ServerConfig
+from llmreel.server.journal_feed import JournalFeed
 from llmreel.server.lifecycle import Lifecycle
 from llmreel.server.proxy import Proxy
 from llmreel.server.state import Registry
@@ -63,7 +67,8 @@ class LlmreelApp:
         self.registry = Registry(config)
         self.lifecycle = Lifecycle()
         self.proxy = Proxy(config, self.registry, self.lifecycle)
-        self.ui = create_ui_app(config.dir, live=False)
+        self.journal = JournalFeed(self.registry.log, self.lifecycle)
+        self.ui = create_ui_app(config.dir, live=True)
         self.control = Starlette(
             routes=[
                 Route(CONTROL_PREFIX, self._index),
@@ -71,6 +76,8 @@ class LlmreelApp:
                 Route(f"{CONTROL_PREFIX}/health", self._health),
                 Route(f"{CONTROL_PREFIX}/stats", self._stats),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/journal", self.journal.page),
+                Route(f"{CONTROL_PREFIX}/journal/stream", self.journal.stream),
                 Route(f"{CONTROL_PREFIX}/ui", self._to_ui),
                 Mount(f"{CONTROL_PREFIX}/ui", app=self.ui),
                 Route(CONTROL_PREFIX + "/{rest:path}", self._unknown),
@@ -141,6 +148,9 @@ class LlmreelApp:
                     f"{CONTROL_PREFIX}/stats": "counters per cassette (?cassette=NAME for one)",
                     f"POST {CONTROL_PREFIX}/reset": "start sequences and counters over "
                     "(?cassette=NAME for one)",
+                    f"{CONTROL_PREFIX}/journal": "what happened to each request "
+                    "(?since=SEQ&cassette=NAME)",
+                    f"{CONTROL_PREFIX}/journal/stream": "the journal as Server-Sent Events, live",
                     f"{CONTROL_PREFIX}/ui/": "the web inspector: recordings, usage, live traffic",
                 },
                 "cassette_header": CASSETTE_HEADER,

@@ -5,12 +5,17 @@ Every wait polls the DOM (Playwright's ``expect``); nothing sleeps.
 
 from __future__ import annotations
 
+import importlib.resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import openai
+import pytest
 from playwright.sync_api import expect
 
+from llmreel.server import ServerConfig, ServerThread
 from llmreel.ui.run import UiThread
 from ui_helpers import HOSTILE, SEED_ANSWER, SEED_NAME
 
@@ -115,3 +120,44 @@ def test_usage_page_matches_the_recorded_usage(page: Any, ui: UiThread) -> None:
     expect(page.locator("#usage-groups tbody tr", has_text="beta-model")).to_contain_text(
         "/v1/chat/completions"
     )
+
+
+def _ask(client: openai.OpenAI, question: str) -> str:
+    stream = client.chat.completions.create(
+        model="llama3.2:3b-instruct-fp16",
+        messages=[{"role": "user", "content": question}],
+        stream=True,
+    )
+    return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+
+def test_live_traffic_is_pushed_to_an_open_page_and_a_miss_shows_the_changed_word(
+    page: Any, tmp_path: Path
+) -> None:
+    seed = importlib.resources.files("llmreel").joinpath("demo_data", "seed", SEED_NAME)
+    (tmp_path / SEED_NAME).write_bytes(seed.read_bytes())
+    with ServerThread(ServerConfig.build(tmp_path)) as srv:
+        page.goto(f"{srv.base_url}/_llmreel/ui/#/live")
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "open")
+        page.evaluate("window.stillTheSamePage = true")
+        client = openai.OpenAI(base_url=f"{srv.base_url}/v1", api_key="sk-none", max_retries=0)
+        with client:
+            assert _ask(client, "What is the name of the US captial?").startswith(SEED_ANSWER)
+            # Within a second of the answer, without reloading: the journal is pushed (SSE).
+            hit = page.locator("#live-body tr.entry.outcome-hit")
+            expect(hit).to_have_count(1, timeout=1000)
+            expect(hit).to_contain_text("POST /v1/chat/completions")
+            expect(hit).to_contain_text("llama3.2:3b-instruct-fp16")
+            expect(hit.locator("a")).to_have_text(SEED_NAME)
+            with pytest.raises(openai.NotFoundError):
+                _ask(client, "What is the name of the US capital?")
+        miss = page.locator("#live-body tr.entry.outcome-miss")
+        expect(miss).to_have_count(1, timeout=1000)
+        assert page.evaluate("window.stillTheSamePage") is True
+        why = page.locator("#live-body details.miss[open]")
+        expect(why.locator(".changed ins")).to_contain_text("capital")
+        expect(why.locator(".changed del")).to_contain_text("captial")
+        expect(why.locator("pre.diff .add")).to_contain_text("capital")
+        # The closest recording is one click away.
+        why.locator(".closest a", has_text=SEED_NAME).click()
+        expect(page.locator("#answer")).to_contain_text(SEED_ANSWER)

@@ -160,8 +160,25 @@ class RecordingIndex:
         return self._rows
 
     def get(self, row_id: str) -> Row | None:
+        """The row with this id; failing that, the one file a server's journal means by it.
+
+        The journal names a file by its cassette and its name inside that cassette
+        (``CASSETTE/NAME``), and for recordings found at depth by the name alone: a
+        row whose file is under the cassette's folder with that name is taken when it
+        is the only one.
+        """
         self.fresh()
-        return self._by_id.get(row_id)
+        row = self._by_id.get(row_id)
+        if row is not None or not row_id or "#" in row_id:
+            return row
+        folder, _, name = row_id.rpartition("/")
+        prefix = "" if folder in ("", ".") else folder.removeprefix("./") + "/"
+        found = [
+            r
+            for r in self._rows
+            if r.index == 0 and r.file.startswith(prefix) and r.file.rsplit("/", 1)[-1] == name
+        ]
+        return found[0] if len(found) == 1 else None
 
     def path_of(self, row: Row) -> Path:
         return self.root / row.file

@@ -60,6 +60,13 @@ export function markWords(line) {
   return out;
 }
 
+function diffClass(line) {
+  if (line.startsWith("+++ ") || line.startsWith("--- ") || line.startsWith("@")) return "hunk";
+  if (line.startsWith("+")) return "add";
+  if (line.startsWith("-")) return "rem";
+  return null;
+}
+
 function fileId(entry, name) {
   return !entry.cassette || entry.cassette === "." ? name : `${entry.cassette}/${name}`;
 }
@@ -76,7 +83,7 @@ function missDetail(entry, open) {
       : null,
     m.words.length ? h("div", { class: "words" }, h("h4", null, "Changed words"), m.words.map((w) => h("p", { class: "changed" }, markWords(w)))) : null,
     m.diff.length
-      ? h("pre", { class: "code diff" }, m.diff.map((line) => h("span", { class: line.startsWith("+") ? "add" : line.startsWith("-") ? "rem" : line.startsWith("@") ? "hunk" : null }, `${line}\n`)))
+      ? h("pre", { class: "code diff" }, m.diff.map((line) => h("span", { class: diffClass(line) }, `${line}\n`)))
       : null,
     m.tail.length ? h("p", { class: "muted text" }, m.tail.join("\n")) : null,
   );

@@ -130,6 +130,10 @@ def test_mounted_on_serve_under_the_control_prefix(corpus: Path) -> None:
         )
         assert found.json()["total"] == 2
         assert httpx.post(f"{srv.base_url}/_llmreel/ui/api/recordings").status_code == 405
+        # The server's own paths stay off the pages: files are named under --dir.
+        assert httpx.get(f"{srv.base_url}/_llmreel/ui/api/info").json()["dir"] == "--dir"
+        doc = httpx.get(f"{srv.base_url}/_llmreel/ui/api/recording", params={"id": SEED_ID})
+        assert doc.json()["path"] == SEED_ID and str(corpus) not in doc.text
         evil = httpx.get(f"{srv.base_url}/_llmreel/ui/", headers={"host": "evil.example"})
         assert evil.status_code == 403
         # The proxy itself is untouched: an API path still replays the seed.

@@ -68,7 +68,7 @@ class LlmreelApp:
         self.lifecycle = Lifecycle()
         self.proxy = Proxy(config, self.registry, self.lifecycle)
         self.journal = JournalFeed(self.registry.log, self.lifecycle)
-        self.ui = create_ui_app(config.dir, live=True)
+        self.ui = create_ui_app(config.dir, live=True, show_dir=False)
         self.control = Starlette(
             routes=[
                 Route(CONTROL_PREFIX, self._index),

@@ -113,9 +113,13 @@ class UiApp:
         live: bool = False,
         allowed_hosts: Iterable[str] = (),
         index: RecordingIndex | None = None,
+        show_dir: bool = True,
     ) -> None:
         self.root = root
         self.live = live
+        # On serve, the server's own paths are shown only to its admin (see SECURITY.md):
+        # the pages then name files relative to --dir.
+        self.shown_dir = str(root) if show_dir else "--dir"
         self.index = index or RecordingIndex(root)
         self.static = _static_files()
         routes = [
@@ -149,7 +153,7 @@ class UiApp:
 
     async def _info(self, request: Request) -> Response:
         return _json(
-            {"version": __version__, "dir": str(self.root), "live": self.live, "read_only": True}
+            {"version": __version__, "dir": self.shown_dir, "live": self.live, "read_only": True}
         )
 
     async def _recordings(self, request: Request) -> Response:
@@ -185,7 +189,10 @@ class UiApp:
         if row is None:
             return _error(f"no recording {row_id!r} under {self.root}", 404)
         try:
-            return _json(await self._run(functools.partial(detail, self.root, row)))
+            doc = await self._run(functools.partial(detail, self.root, row))
+            doc["dir"] = self.shown_dir
+            doc["path"] = str(self.root / row.file) if self.shown_dir != "--dir" else row.file
+            return _json(doc)
         except OutsideDirError as exc:
             return _error(str(exc), 403)
         except OSError as exc:
@@ -208,6 +215,12 @@ class UiApp:
         return _error(f"no inspector page {request.url.path}", 404)
 
 
-def create_ui_app(root: Path, *, live: bool = False, allowed_hosts: Iterable[str] = ()) -> UiApp:
-    """The inspector over ``root`` (``live``: the journal endpoints sit at ``../journal``)."""
-    return UiApp(root, live=live, allowed_hosts=allowed_hosts)
+def create_ui_app(
+    root: Path, *, live: bool = False, allowed_hosts: Iterable[str] = (), show_dir: bool = True
+) -> UiApp:
+    """The inspector over ``root``.
+
+    ``live``: the journal endpoints sit at ``../journal`` (mounted on serve);
+    ``show_dir=False`` names files relative to ``root`` only.
+    """
+    return UiApp(root, live=live, allowed_hosts=allowed_hosts, show_dir=show_dir)

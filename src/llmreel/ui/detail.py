@@ -63,8 +63,6 @@ def detail(root: Path, row: Row) -> dict[str, Any]:
     item = load(real, real.parent)
     out: dict[str, Any] = {
         "row": row.public(),
-        "dir": str(root),
-        "path": str(root / row.file),
         "raw": data.decode("utf-8", "replace"),
         "raw_truncated": size > len(data),
         "raw_size": size,

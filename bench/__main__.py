@@ -1,6 +1,7 @@
 """``python -m bench [--quick] [--only NAME ...]``: benchmarks, results, plots and README.
 
-Benchmarks: ``inprocess`` (1), ``scale`` (2), ``server`` (3), ``record`` (4), ``disk`` (5).
+Benchmarks: ``inprocess`` (1), ``scale`` (2), ``server`` (3), ``record`` (4), ``disk`` (5),
+``ui`` (6, the inspector in headless Chromium).
 Results go to ``bench/results/*.json`` and ``*.png``; ``bench/README.md`` is rewritten
 with the table of targets from whatever results exist. A benchmark that fails is
 reported and the others still run.
@@ -15,7 +16,7 @@ import traceback
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-NAMES = ("inprocess", "scale", "server", "record", "disk")
+NAMES = ("inprocess", "scale", "server", "record", "disk", "ui")
 
 
 def main() -> int:
@@ -30,7 +31,7 @@ def main() -> int:
 
     failed: list[str] = []
     if not a.report_only:
-        from bench import b1_inprocess, b2_scale, b3_server, b4_record, b5_disk
+        from bench import b1_inprocess, b2_scale, b3_server, b4_record, b5_disk, b6_ui
         from bench.exchanges import prepare
 
         t0 = time.perf_counter()
@@ -42,6 +43,7 @@ def main() -> int:
             "scale": lambda: b2_scale.run(a.quick),
             "server": lambda: b3_server.run(a.quick, prepared),
             "record": lambda: b4_record.run(a.quick, prepared),
+            "ui": lambda: b6_ui.run(a.quick),
         }
         for name, fn in runs.items():
             if a.only and name not in a.only:

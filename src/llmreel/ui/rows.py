@@ -101,6 +101,14 @@ def _file_date(mtime_ns: int) -> str:
     return when.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _error(text: str, inter: Interaction) -> str:
+    """An error answer (status, error body); a stream that was only cut short is not one."""
+    resp = inter.response
+    if text and (resp.status >= 400 or resp.status == 0 or text != (resp.error or "")):
+        return text[:_PREVIEW]
+    return ""
+
+
 def _row(item: Loaded, inter: Interaction, i: int, rel: str, cassette: str, mtime: int) -> Row:
     s = summarize(inter)
     last_user = next((t for role, t in reversed(s.messages) if role == "user"), "")
@@ -129,7 +137,7 @@ def _row(item: Loaded, inter: Interaction, i: int, rel: str, cassette: str, mtim
         key=inter.key,
         finish=s.finish_reason,
         preview=" ".join(preview.split())[:_PREVIEW],
-        error=s.error[:_PREVIEW],
+        error=_error(s.error, inter),
         complete=s.complete,
         tokens_in=tin,
         tokens_out=tout,

@@ -149,7 +149,7 @@ export async function browse(view, params, state) {
             h("code", { class: "file" }, r.file + (r.index ? ` #${r.index}` : "")),
           ),
           cell("Test", h("span", { class: "test", title: r.test || null }, r.test || "-")),
-          cell("Stream", r.streamed ? "yes" : "no"),
+          cell("Stream", r.streamed ? "yes" : "no", r.complete ? null : h("span", { class: "cut", title: "the response was cut short" }, "cut")),
           cell("Events", r.streamed ? num(r.events) : "-"),
           cell("Size", size(r.size)),
           cell("Recorded", h("span", { title: r.recorded_from === "file" ? "file modification time" : "recorded at" }, date(r.recorded).slice(0, 16))),

@@ -33,7 +33,7 @@ from llmreel.tools.summary import prompt_text
 from llmreel.ui.run import UiThread
 
 sys.path.insert(0, str(REPO / "tests"))
-from synthetic_corpus import build, conformance_dir  # noqa: E402
+from synthetic_corpus import build, conformance_dir
 
 TARGET_S = 2.0
 WORDS = ["weather", "capital", "variant 1234", "tool", "numbers"]

@@ -21,7 +21,7 @@ from bench.common import REPO
 from llmreel.ui.run import UiThread
 
 sys.path.insert(0, str(REPO / "tests"))
-from ui_helpers import build_corpus  # noqa: E402
+from ui_helpers import build_corpus
 
 DOCS = REPO / "docs"
 

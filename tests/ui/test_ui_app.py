@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from llmreel.cli import app
 from llmreel.server import ServerConfig, ServerThread
+from llmreel.ui.app import static_files
 from llmreel.ui.guard import CSP
 from llmreel.ui.run import UiThread
 from ui_helpers import HOSTILE, SEED_ANSWER, SEED_NAME
@@ -172,3 +173,15 @@ def test_the_command_serves_the_directory(corpus: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def test_every_asset_the_page_loads_ships_in_the_package() -> None:
+    static = static_files()
+    page = static["index.html"].decode()
+    wanted = set(re.findall(r'(?:src|href)="static/([^"]+)"', page))
+    for name, data in static.items():
+        if name.endswith(".js"):
+            wanted |= set(re.findall(r'from "\./([^"]+)"', data.decode()))
+    assert wanted and wanted <= set(static), wanted - set(static)
+    # No script in the page itself: the CSP allows none.
+    assert "<script>" not in page and "onclick" not in page

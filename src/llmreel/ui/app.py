@@ -48,7 +48,7 @@ _TYPES = {
 }
 
 
-def _static_files() -> dict[str, bytes]:
+def static_files() -> dict[str, bytes]:
     """The page's assets, read once from the package (nothing else can be asked for)."""
     folder = importlib.resources.files("llmreel.ui") / "static"
     out: dict[str, bytes] = {}
@@ -121,7 +121,7 @@ class UiApp:
         # the pages then name files relative to --dir.
         self.shown_dir = str(root) if show_dir else "--dir"
         self.index = index or RecordingIndex(root)
-        self.static = _static_files()
+        self.static = static_files()
         routes = [
             Route("/", self._page),
             Route("/static/{name}", self._asset),

@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SEED   := $(firstword $(wildcard ../shared/seed) $(wildcard examples/seed))
 PORT   ?= 11434
 
-.PHONY: help setup demo test lint typecheck soak bench clean
+.PHONY: help setup demo test lint typecheck browser soak bench clean
 
 help:
 	@echo "make demo   serve the seed recording on 127.0.0.1:$(PORT) (replay) and call it with the openai SDK"
@@ -36,7 +36,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The inspector's browser tests drive Debian's Chromium (never a browser download). As root
+# it is installed here when missing; otherwise those tests skip and say how to get it.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium and chromium-driver for the browser tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing and this is not root: the browser tests will skip" \
+	      "(run make test as root, or: sudo apt-get install -y chromium chromium-driver)"; \
+	  fi; \
+	fi
+
+test: lint typecheck browser
 	$(BIN)/python -m pytest -n 2 -q
 
 soak: $(STAMP)

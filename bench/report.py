@@ -287,6 +287,20 @@ def _targets() -> list[str]:
             "| Replay from a warm object-store cache within 1.2x of a local cassette "
             f"| {', '.join(parts)} | {_ok(worst <= 1.2)} |"
         )
+    ui = read_result("ui")
+    if ui:
+        b, a = ui["browser"], ui["api"]
+        worst = max(b["browse_first_100_s"]["max"], b["search_s"]["max"])
+        rows.append(
+            f"| Inspector on {ui['corpus']['recordings']:,} recordings: first 100 rows and a "
+            f"search each under {ui['target_s']:.0f} s in the browser "
+            f"| browse {b['browse_first_100_s']['median']:.2f} s (max "
+            f"{b['browse_first_100_s']['max']:.2f}), search {b['search_s']['median']:.2f} s "
+            f"(max {b['search_s']['max']:.2f}); server side {_ms(a['first_page_s'])} / "
+            f"{_ms(a['search_s'])}, {ui['ratios']['search_api_over_full_read']:.3f}x a full "
+            f"re-read (`ls --grep`, {ui['reference']['ls_grep_full_read_s']:.2f} s); index "
+            f"built once in {ui['index_build_s']:.2f} s | {_ok(worst < ui['target_s'])} |"
+        )
     return rows
 
 
@@ -438,7 +452,7 @@ def write_readme() -> None:
     head = (BENCH_DIR / "NOTES.md").read_text() if (BENCH_DIR / "NOTES.md").exists() else ""
     machine = ""
     loads: list[str] = []
-    for name in ("inprocess", "scale", "server", "record", "disk", "remote"):
+    for name in ("inprocess", "scale", "server", "record", "disk", "remote", "ui"):
         r = read_result(name)
         if r:
             m = r["machine"]

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidCassetteNameError",
     "LlmreelError",
     "NetworkBlockedError",
+    "OutsideDirError",
     "RecordingError",
     "RecordingFileError",
     "ReplayMissError",
@@ -129,3 +130,7 @@ class UpstreamError(LlmreelError):
 
 class StoreUnavailableError(LlmreelError):
     """A remote store (S3 and compatible object storage) cannot be reached or refused a call."""
+
+
+class OutsideDirError(LlmreelError):
+    """A file name that would resolve outside the directory being inspected (``llmreel ui``)."""

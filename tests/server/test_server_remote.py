@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
@@ -51,3 +52,12 @@ def test_a_replica_replays_what_another_recorded_into_the_store(
         with pytest.raises(openai.NotFoundError, match="replay miss"):
             _ask(srv.base_url, "team")
     assert len(faulty.received) == asked
+
+
+def test_the_inspector_on_a_store_says_how_to_look_at_its_files(s3: MotoS3) -> None:
+    url = f"s3://{s3.bucket()}/replicas"
+    with ServerThread(ServerConfig.build(url)) as srv:
+        answer = httpx.get(f"{srv.base_url}/_llmreel/ui/")
+    assert answer.status_code == 404
+    assert "llmreel sync pull" in answer.json()["error"]
+    assert url in answer.json()["error"]

@@ -13,8 +13,10 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, Literal
 
+from llmreel.engine.journal import Journal, PendingEntry
 from llmreel.engine.misses import explain_miss
 from llmreel.engine.modes import Mode
 from llmreel.engine.pacing import parse_pace
@@ -34,12 +36,17 @@ Exhausted = Literal["error", "repeat"]
 
 @dataclass(slots=True)
 class Decision:
-    """What to do with one request."""
+    """What to do with one request.
+
+    ``entry`` is the request's journal entry: the adapter finishes it when the answer
+    has gone out (a recorder finishes its own when it writes).
+    """
 
     action: Literal["replay", "record", "live"]
     interaction: Interaction | None = None
     recorder: Recorder | None = None
     pace: float | None = None
+    entry: PendingEntry | None = None
 
 
 class Engine:
@@ -55,6 +62,7 @@ class Engine:
         allow_secrets: Iterable[str] = (),
         test_id: str | None = None,
         record_hint: str | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.cassette = cassette
         self.mode = Mode.parse(mode)
@@ -69,6 +77,7 @@ class Engine:
         self.test_id = test_id
         self.record_hint = record_hint
         self.stats = Stats()
+        self.journal = journal if journal is not None else Journal(str(cassette.root))
         self._counters: Counter[str] = Counter()
         # Positions this engine wrote, per key: while recording what is missing, an answer
         # already given to one call of this run is never replayed to another one.
@@ -116,12 +125,40 @@ class Engine:
             seq = [e for e in seq if e.test_id == self.test_id] or seq
         return seq[-1] if seq else None
 
-    def decide(self, request: Request) -> Decision:
+    def decide(self, request: Request, entry: PendingEntry | None = None) -> Decision:
+        """Replay, record or pass through; a miss raises :class:`ReplayMissError`.
+
+        Every call has a journal entry (``entry``, or one opened here): a miss or an error
+        is finished here, any other decision carries its entry for the adapter (or the
+        recorder) to finish.
+        """
+        if entry is None:
+            entry = self.journal.begin(request)
+        try:
+            decision = self._decide(request, entry)
+        except ReplayMissError as exc:
+            entry.key = exc.key or entry.key
+            entry.finish("miss", 404, note=str(exc), miss=str(exc))
+            raise
+        except Exception as exc:
+            status = 400 if isinstance(exc, SecretLeakError) else 500
+            entry.finish("error", status, note=f"{type(exc).__name__}: {exc}")
+            raise
+        decision.entry = entry
+        if decision.recorder is not None:
+            decision.recorder.journal_entry = entry
+        inter = decision.interaction
+        if inter is not None and inter.path:
+            entry.file = PurePath(inter.path).name
+        return decision
+
+    def _decide(self, request: Request, journal_entry: PendingEntry) -> Decision:
         if self.mode is Mode.LIVE:
             with self._lock:
                 self.stats.passed_through += 1
             return Decision("live")
         key = self.matcher.key(request)
+        journal_entry.key = key
         n = self._next_position(key)
         if self.mode is Mode.RECORD:
             return self._record(request, key, n, overwrite=True)
@@ -149,7 +186,7 @@ class Engine:
             # The file changed under us; the cassette re-read the directory: ask again.
             with self._lock:
                 self._counters[key] -= 1
-            return self.decide(request)
+            return self._decide(request, journal_entry)
         with self._lock:
             self.stats.hits += 1
             self.stats.used.add(entry.name)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from llmreel.engine.journal import PendingEntry
 from llmreel.model.interaction import Interaction, Request, Response
 from llmreel.model.streams import StreamParser, make_parser, stream_kind_for
 from llmreel.store import Entry
@@ -53,6 +54,8 @@ class Recorder:
         self._done = False
         self.entry: Entry | None = None
         self.error: BaseException | None = None
+        # The request's journal entry, finished when the recording is written (or fails).
+        self.journal_entry: PendingEntry | None = None
 
     def start(self, status: int, headers: Iterable[tuple[str, str]]) -> None:
         self.status = status
@@ -112,18 +115,29 @@ class Recorder:
             return self.entry
         self._done = True
         response = self.response(complete=complete, error=error)
+        events = len(response.events) if response.stream is not None else None
         try:
             inter = self.engine.build_interaction(self.request, self.key, response)
             self.entry = self.engine.commit(inter, self.position, overwrite=self.overwrite)
         except Exception as exc:
             self.error = exc
             self.engine.count_error()
+            if self.journal_entry is not None:
+                self.journal_entry.finish(
+                    "record-failed", self.status, note=f"{type(exc).__name__}: {exc}", events=events
+                )
             raise
+        if self.journal_entry is not None:
+            self.journal_entry.finish(
+                "recorded", self.status, file=self.entry.name, note=error, events=events
+            )
         return self.entry
 
     def abandon(self, reason: str) -> None:
         """The upstream could not be reached at all: nothing to write."""
         self._done = True
+        if self.journal_entry is not None:
+            self.journal_entry.finish("error", 0, note=f"not recorded: {reason}")
         log.info(
             "llmreel: not recorded (%s): %s %s", reason, self.request.method, self.request.path
         )

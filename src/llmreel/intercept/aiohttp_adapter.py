@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -32,11 +31,10 @@ import aiohttp
 from aiohttp.base_protocol import BaseProtocol
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from llmreel.engine import Decision, Recorder
+from llmreel.engine import Decision, Playback, Recorder
 from llmreel.exceptions import LlmreelError, ReplayMissError
 from llmreel.intercept import stack
 from llmreel.intercept.forwarding import FORWARDING, forwarding
-from llmreel.model.interaction import Response
 from llmreel.model.wire import request_from_parts
 from llmreel.providers.error_shapes import error_response_parts
 
@@ -143,7 +141,10 @@ async def _middleware(req: Any, handler: Handler) -> Any:
         return _replay(req, decision)
     if decision.action == "live":
         with forwarding():
-            return await handler(req)
+            resp = await handler(req)
+        if decision.entry is not None:
+            decision.entry.finish("live", resp.status)
+        return resp
     recorder = decision.recorder
     assert recorder is not None
     # The recording must hold decoded bytes; identity keeps the tee simple.
@@ -181,8 +182,8 @@ def _response(
     req: Any,
     status: int,
     headers: Iterable[tuple[str, str]],
-    chunks: Sequence[bytes] | Response,
-    pace: float | None,
+    chunks: Sequence[bytes],
+    play: Playback | None,
 ) -> Any:
     """A real ClientResponse, as ``resp.start()`` would have left it, fed from ``chunks``."""
     loop = asyncio.get_running_loop()
@@ -219,8 +220,8 @@ def _response(
     resp.content = reader
     resp._closed = False
     reader.on_eof(resp._response_eof)
-    if isinstance(chunks, Response):
-        _feed_events(resp, reader, chunks, pace)
+    if play is not None:
+        _feed_events(resp, reader, play)
     else:
         for chunk in chunks:
             reader.feed_data(chunk)
@@ -229,12 +230,10 @@ def _response(
 
 
 def _replay(req: Any, decision: Decision) -> Any:
-    inter = decision.interaction
-    assert inter is not None
-    recorded = inter.response
+    play = Playback(decision)
+    recorded = play.response
     if recorded.transport_failure is not None:
-        import aiohttp
-
+        play.end(recorded.error)
         message = f"llmreel replay of a recorded failure: {recorded.error}"
         if recorded.transport_failure == "timeout":
             raise aiohttp.ServerTimeoutError(message)
@@ -242,28 +241,33 @@ def _replay(req: Any, decision: Decision) -> Any:
     headers = recorded.replay_headers()
     if recorded.stream is None:
         body = recorded.body_bytes()
+        play.end()
         return _response(req, recorded.status, headers, [body] if body else [], None)
-    return _response(req, recorded.status, headers, recorded, decision.pace)
+    return _response(req, recorded.status, headers, [], play)
 
 
-def _feed_events(
-    resp: Any, reader: aiohttp.StreamReader, recorded: Response, pace: float | None
-) -> None:
-    kind = recorded.stream or "sse"
-    if not pace:
-        for ev in recorded.events:
-            reader.feed_data(ev.wire(kind))
+def _feed_events(resp: Any, reader: aiohttp.StreamReader, play: Playback) -> None:
+    if play.fast:
+        for _, data in play.steps():
+            reader.feed_data(data)
+            play.sent()
         reader.feed_eof()
+        play.end()
         return
 
     async def feed() -> None:
-        start = time.perf_counter()
-        for ev in recorded.events:
-            delay = start + ev.t * pace - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            reader.feed_data(ev.wire(kind))
-        reader.feed_eof()
+        note: str | None = "the client closed the response before it ended"
+        try:
+            for at, data in play.steps():
+                delay = play.wait(at)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                reader.feed_data(data)
+                play.sent()
+            reader.feed_eof()
+            note = None
+        finally:
+            play.end(note)
 
     task = _spawn(feed())
     _cancel_on_close(resp, task)

@@ -19,10 +19,10 @@ import anyio
 import httpx
 import httpx2
 
-from llmreel.engine import Decision, Engine, Recorder
+from llmreel.engine import Decision, Engine, Playback, Recorder
 from llmreel.exceptions import ReplayMissError
 from llmreel.intercept.forwarding import forwarding
-from llmreel.model.interaction import Request, Response
+from llmreel.model.interaction import Request
 from llmreel.model.wire import request_from_parts
 from llmreel.providers.error_shapes import error_response_parts
 
@@ -55,46 +55,51 @@ def _miss_parts(exc: ReplayMissError, path: str) -> tuple[int, list[tuple[str, s
     return error_response_parts(path, 404, f"llmreel {exc}", "llmreel_replay_miss")
 
 
-def _pace_delay(start: float, t: float, factor: float | None) -> float:
-    if not factor:
-        return 0.0
-    return start + t * factor - time.perf_counter()
-
-
 def _build(mod: ModuleType) -> tuple[type, type]:
     """The sync and async transport classes for one httpx-like package."""
 
     class ReplayStream(mod.SyncByteStream, mod.AsyncByteStream):  # type: ignore[misc,name-defined]
-        def __init__(self, response: Response, pace: float | None) -> None:
-            self._response = response
-            self._pace = pace
+        def __init__(self, play: Playback) -> None:
+            self._play = play
 
         def __iter__(self) -> Iterator[bytes]:
-            if not self._pace:
-                # Fast replay: every event at once. The SSE/NDJSON framing between events is
-                # intact; only the read boundaries (which no client may rely on) are merged,
-                # which spares the SDK its per-chunk cost.
-                yield self._response.stream_bytes()
-                return
-            start = time.perf_counter()
-            kind = self._response.stream or "sse"
-            for ev in self._response.events:
-                delay = _pace_delay(start, ev.t, self._pace)
-                if delay > 0:
-                    time.sleep(delay)
-                yield ev.wire(kind)
+            play = self._play
+            note: str | None = "the client closed the response before it ended"
+            try:
+                if play.fast:
+                    # Fast replay: every event at once. The SSE/NDJSON framing between events
+                    # is intact; only the read boundaries (which no client may rely on) are
+                    # merged, which spares the SDK its per-chunk cost.
+                    play.sent(len(play.response.events))
+                    yield play.response.stream_bytes()
+                else:
+                    for at, data in play.steps():
+                        delay = play.wait(at)
+                        if delay > 0:
+                            time.sleep(delay)
+                        play.sent()
+                        yield data
+                note = None
+            finally:
+                play.end(note)
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            if not self._pace:
-                yield self._response.stream_bytes()
-                return
-            start = time.perf_counter()
-            kind = self._response.stream or "sse"
-            for ev in self._response.events:
-                delay = _pace_delay(start, ev.t, self._pace)
-                if delay > 0:
-                    await anyio.sleep(delay)
-                yield ev.wire(kind)
+            play = self._play
+            note: str | None = "the client closed the response before it ended"
+            try:
+                if play.fast:
+                    play.sent(len(play.response.events))
+                    yield play.response.stream_bytes()
+                else:
+                    for at, data in play.steps():
+                        delay = play.wait(at)
+                        if delay > 0:
+                            await anyio.sleep(delay)
+                        play.sent()
+                        yield data
+                note = None
+            finally:
+                play.end(note)
 
     class TeeStream(mod.SyncByteStream, mod.AsyncByteStream):  # type: ignore[misc,name-defined]
         """Passes every upstream chunk on at once and feeds a copy to the recorder."""
@@ -148,12 +153,15 @@ def _build(mod: ModuleType) -> tuple[type, type]:
         assert inter is not None
         resp = inter.response
         failure = resp.transport_failure
+        play = Playback(decision)
         if failure is not None:
+            play.end(resp.error)
             cls = mod.ReadTimeout if failure == "timeout" else mod.ConnectError
             raise cls(f"llmreel replay of a recorded failure: {resp.error}", request=request)
         headers = resp.replay_headers()
         ext = {"http_version": b"HTTP/1.1", "llmreel": "replay"}
         if resp.stream is None:
+            play.end()
             return mod.Response(
                 resp.status,
                 headers=headers,
@@ -164,7 +172,7 @@ def _build(mod: ModuleType) -> tuple[type, type]:
         return mod.Response(
             resp.status,
             headers=headers,
-            stream=ReplayStream(resp, decision.pace),
+            stream=ReplayStream(play),
             request=request,
             extensions=ext,
         )
@@ -178,6 +186,10 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             request=request,
             extensions={"http_version": b"HTTP/1.1", "llmreel": "miss"},
         )
+
+    def finish_live(decision: Decision, response: Any) -> None:
+        if decision.entry is not None:
+            decision.entry.finish("live", response.status_code)
 
     def prepare_forward(request: Any) -> None:
         # The recording must hold decoded bytes; asking for identity keeps the
@@ -205,7 +217,9 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                 return make_response(request, decision)
             if decision.action == "live":
                 with forwarding():
-                    return self.inner.handle_request(request)
+                    response = self.inner.handle_request(request)
+                finish_live(decision, response)
+                return response
             recorder = decision.recorder
             assert recorder is not None
             prepare_forward(request)
@@ -243,7 +257,9 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                 return make_response(request, decision)
             if decision.action == "live":
                 with forwarding():
-                    return await self.inner.handle_async_request(request)
+                    response = await self.inner.handle_async_request(request)
+                finish_live(decision, response)
+                return response
             recorder = decision.recorder
             assert recorder is not None
             prepare_forward(request)

@@ -27,11 +27,10 @@ import requests
 import requests.adapters
 import urllib3
 
-from llmreel.engine import Recorder
+from llmreel.engine import Playback, Recorder
 from llmreel.exceptions import ReplayMissError
 from llmreel.intercept import stack
 from llmreel.intercept.forwarding import FORWARDING, forwarding
-from llmreel.model.interaction import Response
 from llmreel.model.wire import request_from_parts
 from llmreel.providers.error_shapes import error_response_parts
 
@@ -118,25 +117,22 @@ def _handle(
     if decision.action == "replay":
         inter = decision.interaction
         assert inter is not None
-        recorded = inter.response
+        play = Playback(decision)
+        recorded = play.response
         if recorded.transport_failure is not None:
-            import requests
-
+            play.end(recorded.error)
             message = f"llmreel replay of a recorded failure: {recorded.error}"
             if recorded.transport_failure == "timeout":
                 raise requests.Timeout(message, request=request)
             raise requests.ConnectionError(message, request=request)
-        raw = ReplayRaw(
-            recorded.status,
-            recorded.replay_headers(),
-            recorded,
-            request=request,
-            pace=decision.pace,
-        )
+        raw = ReplayRaw(recorded.status, recorded.replay_headers(), play, request=request)
         return adapter.build_response(request, raw)
     if decision.action == "live":
         with forwarding():
-            return original(adapter, request, *args, **kwargs)
+            response = original(adapter, request, *args, **kwargs)
+        if decision.entry is not None:
+            decision.entry.finish("live", response.status_code)
+        return response
     recorder = decision.recorder
     assert recorder is not None
     # The recording must hold decoded bytes; identity keeps the tee simple.
@@ -155,15 +151,18 @@ def _handle(
 # --------------------------------------------------------------------------- replay
 
 
-def _paced(recorded: Response, pace: float | None) -> Iterator[bytes]:
-    kind = recorded.stream or "sse"
-    start = time.perf_counter()
-    for ev in recorded.events:
-        if pace:
-            delay = start + ev.t * pace - time.perf_counter()
+def _played(play: Playback) -> Iterator[bytes]:
+    note: str | None = "the client closed the response before it ended"
+    try:
+        for at, data in play.steps():
+            delay = play.wait(at)
             if delay > 0:
                 time.sleep(delay)
-        yield ev.wire(kind)
+            play.sent()
+            yield data
+        note = None
+    finally:
+        play.end(note)
 
 
 class ReplayRaw(urllib3.HTTPResponse):
@@ -173,10 +172,9 @@ class ReplayRaw(urllib3.HTTPResponse):
         self,
         status: int,
         headers: list[tuple[str, str]],
-        body: list[bytes] | Response,
+        body: list[bytes] | Playback,
         *,
         request: Any,
-        pace: float | None = None,
     ) -> None:
         try:
             reason = http.HTTPStatus(status).phrase
@@ -192,14 +190,7 @@ class ReplayRaw(urllib3.HTTPResponse):
             request_method=request.method,
             request_url=request.url,
         )
-        if isinstance(body, Response):
-            if body.stream is None:
-                data = body.body_bytes()
-                self._chunks: Iterator[bytes] = iter([data] if data else [])
-            else:
-                self._chunks = _paced(body, pace)
-        else:
-            self._chunks = iter(body)
+        self._chunks: Iterator[bytes] = _played(body) if isinstance(body, Playback) else iter(body)
         self._pending = b""
         self._exhausted = False
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from llmreel.engine import Engine, Exhausted, Stats
+from llmreel.engine import Engine, Exhausted, JournalEntry, Stats
 from llmreel.engine.modes import ENV_DIR, Mode, resolve_mode
 from llmreel.intercept.guard import DEFAULT_ALLOW
 from llmreel.intercept.guard import block_network as _block_network
@@ -109,6 +109,11 @@ class CassetteSession:
     @property
     def misses(self) -> list[str]:
         return list(self.engine.stats.missed)
+
+    @property
+    def journal(self) -> list[JournalEntry]:
+        """What happened to each request so far, in order (a snapshot; see ``.as_dict()``)."""
+        return self.engine.journal.entries()
 
     def __repr__(self) -> str:
         s = self.engine.stats
@@ -200,6 +205,7 @@ class use_cassette:
         entry, stack = self._active.pop()
         deactivate(entry)
         stack.close()
+        entry.engine.journal.finish_pending()
         entry.engine.cassette.close()
 
     async def __aenter__(self) -> CassetteSession:

@@ -13,6 +13,11 @@ Control endpoints (JSON):
 - ``POST /_llmreel/reset``: forget the engines (sequence positions start again
   at the first recording, counters at zero), e.g. at the start of a test run
   against a long-running server; ``?cassette=NAME`` for one.
+- ``GET /_llmreel/journal[?since=SEQ&cassette=NAME]``: what happened to each
+  request; ``GET /_llmreel/journal/stream``: the same as Server-Sent Events, live
+  (see :mod:`.journal_feed`).
+- ``GET /_llmreel/ui/``: the web inspector (:mod:`llmreel.ui`) over ``--dir``,
+  read-only and answering loopback host names only.
 """
 
 from __future__ import annotations
@@ -29,16 +34,18 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llmreel.exceptions import InvalidCassetteNameError
 from llmreel.server.config import CASSETTE_HEADER, CONTROL_PREFIX, ServerConfig
+from llmreel.server.journal_feed import JournalFeed
 from llmreel.server.lifecycle import Lifecycle
 from llmreel.server.proxy import Proxy
 from llmreel.server.state import Registry
 from llmreel.store import is_remote
+from llmreel.ui import create_ui_app
 
 __all__ = ["LlmreelApp", "create_app"]
 
@@ -62,6 +69,14 @@ class LlmreelApp:
         self.registry = Registry(config)
         self.lifecycle = Lifecycle()
         self.proxy = Proxy(config, self.registry, self.lifecycle)
+        self.journal = JournalFeed(self.registry.log, self.lifecycle)
+        # The inspector indexes files on this machine; a cassette in an object store has none
+        # until they are pulled, so its pages answer with how to look at them instead.
+        self.ui: ASGIApp = (
+            self._no_ui
+            if is_remote(config.dir)
+            else create_ui_app(Path(config.dir), live=True, show_dir=False)
+        )
         self.control = Starlette(
             routes=[
                 Route(CONTROL_PREFIX, self._index),
@@ -69,6 +84,10 @@ class LlmreelApp:
                 Route(f"{CONTROL_PREFIX}/health", self._health),
                 Route(f"{CONTROL_PREFIX}/stats", self._stats),
                 Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
+                Route(f"{CONTROL_PREFIX}/journal", self.journal.page),
+                Route(f"{CONTROL_PREFIX}/journal/stream", self.journal.stream),
+                Route(f"{CONTROL_PREFIX}/ui", self._to_ui),
+                Mount(f"{CONTROL_PREFIX}/ui", app=self.ui),
                 Route(CONTROL_PREFIX + "/{rest:path}", self._unknown),
             ],
             lifespan=self._lifespan,
@@ -137,6 +156,10 @@ class LlmreelApp:
                     f"{CONTROL_PREFIX}/stats": "counters per cassette (?cassette=NAME for one)",
                     f"POST {CONTROL_PREFIX}/reset": "start sequences and counters over "
                     "(?cassette=NAME for one)",
+                    f"{CONTROL_PREFIX}/journal": "what happened to each request "
+                    "(?since=SEQ&cassette=NAME)",
+                    f"{CONTROL_PREFIX}/journal/stream": "the journal as Server-Sent Events, live",
+                    f"{CONTROL_PREFIX}/ui/": "the web inspector: recordings, usage, live traffic",
                 },
                 "cassette_header": CASSETTE_HEADER,
             }
@@ -186,6 +209,20 @@ class LlmreelApp:
             return JSONResponse({"error": str(exc)}, status_code=400)
         forgotten = self.registry.forget(name)
         return JSONResponse({"reset": forgotten})
+
+    async def _to_ui(self, request: Request) -> RedirectResponse:
+        # The inspector's URLs are relative to its page, which must end in a slash.
+        return RedirectResponse(f"{CONTROL_PREFIX}/ui/", status_code=308)
+
+    async def _no_ui(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {
+                "error": f"the inspector reads local folders and {self.config.dir} is in an "
+                "object store; run `llmreel sync pull URL DIR`, then `llmreel ui DIR`."
+            },
+            status_code=404,
+        )
+        await response(scope, receive, send)
 
     async def _unknown(self, request: Request) -> JSONResponse:
         return JSONResponse(

@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.types import Receive, Send
 
+from llmreel.engine import Journal, PendingEntry
 from llmreel.providers.error_shapes import error_response_parts
 
 __all__ = [
@@ -50,6 +51,9 @@ class Exchange:
     events: int | None = None
     file: str | None = None
     note: str | None = None
+    # The journal entry the engine opened (None until it decided), and the cassette's journal.
+    entry: PendingEntry | None = None
+    journal: Journal | None = None
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -63,6 +67,20 @@ class Exchange:
             "file": self.file,
             "note": self.note,
         }
+
+    def finish_entry(self, fallback: Journal, duration_ms: float) -> None:
+        """Finish this request's journal entry (a no-op if the engine or recorder did)."""
+        entry = self.entry
+        if entry is None:
+            entry = (self.journal or fallback).begin_raw(self.method, self.path)
+        entry.finish(
+            self.outcome,
+            self.status,
+            file=self.file,
+            note=self.note,
+            events=self.events,
+            duration_ms=duration_ms,
+        )
 
 
 def encode_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:

@@ -98,7 +98,9 @@ class Proxy:
         except ClientLeft:
             ex.outcome, ex.status, ex.note = "client-left", 499, "left before the request ended"
         finally:
-            log_request(ex.fields(), self.config.log_format)
+            fields = ex.fields()
+            log_request(fields, self.config.log_format)
+            ex.finish_entry(self.registry.unrouted, fields["duration_ms"])
 
         # ------------------------------------------------------------------ dispatch
 
@@ -113,6 +115,7 @@ class Proxy:
             await send_error(send, ex, 400, f"llmreel: {exc}", "llmreel_invalid_cassette")
             return
         ex.cassette = name
+        ex.journal = state.engine.journal
         state.bump("requests")
         state.bump("in_flight")
         try:
@@ -176,14 +179,15 @@ class Proxy:
                 )
                 return
         engine = state.engine
+        ex.entry = engine.journal.begin(request)
         try:
             if engine.mode in (Mode.RECORD, Mode.LIVE):
                 # No file is read in these modes: deciding inline saves a thread hop on the
                 # path to the first byte.
-                decision: Decision = engine.decide(request)
+                decision: Decision = engine.decide(request, ex.entry)
             else:
                 # A hit may parse a file and a miss re-lists the directory: off the loop.
-                decision = await anyio.to_thread.run_sync(engine.decide, request)
+                decision = await anyio.to_thread.run_sync(engine.decide, request, ex.entry)
         except ReplayMissError as miss:
             await send_error(
                 send, ex, 404, f"llmreel {miss}", "llmreel_replay_miss", outcome="miss"

@@ -6,12 +6,10 @@ soon as the client leaves); a recorded transport failure answers 502/504.
 
 from __future__ import annotations
 
-import time
-
 import anyio
 from starlette.types import Receive, Send
 
-from llmreel.engine import Decision
+from llmreel.engine import Decision, Playback
 from llmreel.model.interaction import Response
 from llmreel.server.exchange import (
     OUTCOME_HEADER,
@@ -36,7 +34,8 @@ async def replay(
     """Re-emit a recorded response; a stream event by event, fast or paced."""
     inter = decision.interaction
     assert inter is not None
-    resp: Response = inter.response
+    play = Playback(decision)
+    resp: Response = play.response
     ex.outcome = "hit"
     ex.file = inter.path.rsplit("/", 1)[-1] if inter.path else None
     if resp.transport_failure is not None:
@@ -58,27 +57,21 @@ async def replay(
     await send(
         {"type": "http.response.start", "status": resp.status, "headers": encode_headers(out)}
     )
-    kind = resp.stream
-    pace = decision.pace
-    sent = 0
 
     async def emit() -> None:
-        nonlocal sent
-        start = time.perf_counter()
-        for event in resp.events:
-            if pace:
-                delay = start + event.t * pace - time.perf_counter()
-                if delay > 0:
-                    await anyio.sleep(delay)
-            await send({"type": "http.response.body", "body": event.wire(kind), "more_body": True})
-            sent += 1
+        for at, data in play.steps():
+            delay = play.wait(at)
+            if delay > 0:
+                await anyio.sleep(delay)
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+            play.sent()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    if pace:
+    if play.fast:
+        await emit()
+    else:
         # A paced stream can take a while: stop as soon as the client leaves.
         reason = await guarded(receive, emit, lifecycle, grace)
         if reason is not None:
             ex.note = reason
-    else:
-        await emit()
-    ex.events = sent
+    ex.events = play.events

@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from llmreel.engine import Engine, Recorder
+from llmreel.engine import Engine, Journal, JournalLog, Recorder
 from llmreel.matching import Matcher
 from llmreel.server.config import ServerConfig
 from llmreel.store import child_location, open_cassette, validate_cassette_name
@@ -71,6 +71,10 @@ class Registry:
         # Recorders whose response is still streaming: written as incomplete if the server
         # stops before they end.
         self.active: set[Recorder] = set()
+        # Every cassette's journal adds to this one log (GET /_llmreel/journal reads it);
+        # requests refused before a cassette was chosen go to `unrouted`.
+        self.log = JournalLog()
+        self.unrouted = Journal("-", shared=self.log)
 
     @staticmethod
     def resolve_name(header: str | None) -> str:
@@ -93,6 +97,7 @@ class Registry:
                 "`llmreel serve --mode record-if-missing --upstream URL` "
                 "(or LLMREEL_MODE=record-if-missing in-process)"
             ),
+            journal=Journal(name, shared=self.log),
         )
         return CassetteState(name, engine)
 

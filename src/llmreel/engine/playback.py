@@ -1,0 +1,77 @@
+"""Playing one replayed response to a client: which bytes, when, and its journal entry.
+
+Every adapter (the httpx/httpx2 transports, aiohttp, requests, the server) renders a
+replay through a :class:`Playback`, so pacing, fault shaping and the journal are
+decided once; an adapter only sleeps its own way (``time.sleep``, ``anyio.sleep``)
+and writes its own way. The loop is::
+
+    play = Playback(decision)
+    for at, data in play.steps():
+        wait = play.wait(at)          # seconds until this chunk is due
+        if wait > 0: sleep(wait)
+        send(data); play.sent()
+    play.end()                        # finishes the journal entry
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from llmreel.engine.engine import Decision
+from llmreel.model.interaction import Response
+
+__all__ = ["Playback"]
+
+
+class Playback:
+    """The body of one replayed response as timed chunks, and its journal entry."""
+
+    def __init__(self, decision: Decision) -> None:
+        inter = decision.interaction
+        assert inter is not None
+        self.response: Response = inter.response
+        self.pace = decision.pace
+        self.entry = decision.entry
+        self.started = time.perf_counter()
+        self.events = 0
+
+    @property
+    def fast(self) -> bool:
+        """Nothing to wait for: the whole body may go at once."""
+        return not self.pace
+
+    def steps(self) -> Iterator[tuple[float, bytes]]:
+        """(due time in seconds after the start, bytes) for each chunk, in order."""
+        resp = self.response
+        if resp.stream is None:
+            body = resp.body_bytes()
+            if body:
+                yield 0.0, body
+            return
+        kind = resp.stream
+        pace = self.pace or 0.0
+        for ev in resp.events:
+            yield ev.t * pace, ev.wire(kind)
+
+    def wait(self, at: float) -> float:
+        return self.started + at - time.perf_counter()
+
+    def sent(self, events: int = 1) -> None:
+        """``events`` stream events went to the client."""
+        if self.entry is not None and self.response.stream is not None:
+            self.entry.first_event()
+        self.events += events
+
+    def end(self, note: str | None = None) -> None:
+        """The body has ended (or the client left, with ``note`` saying so)."""
+        if self.entry is not None:
+            resp = self.response
+            if resp.stream is not None and self.events >= len(resp.events):
+                note = None  # all was sent; the client closed once it had the last event
+            self.entry.finish(
+                "hit",
+                resp.status,
+                note=note,
+                events=self.events if resp.stream is not None else None,
+            )

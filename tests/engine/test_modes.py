@@ -71,8 +71,9 @@ def test_decorator_works_on_sync_and_async_functions(
 
     @llmreel.use_cassette(tmp_path, mode="replay")
     async def async_call() -> str:
-        c = openai.AsyncOpenAI(base_url=f"{faulty.base_url}/v1", api_key="x")
-        r = await c.chat.completions.create(model="m", messages=[{"role": "user", "content": "a"}])
+        async with openai.AsyncOpenAI(base_url=f"{faulty.base_url}/v1", api_key="x") as c:
+            msgs = [{"role": "user", "content": "a"}]
+            r = await c.chat.completions.create(model="m", messages=msgs)  # type: ignore[arg-type]
         return str(r.choices[0].message.content)
 
     first = sync_call()

@@ -93,17 +93,19 @@ def test_openai_record_then_replay_offline(
 def test_async_openai_stream_record_then_replay(
     llamacpp_running: LlamaCppServer, tmp_path: Path
 ) -> None:
-    client = openai.AsyncOpenAI(base_url=f"{llamacpp_running.base_url}/v1", api_key="x")
-
     async def run() -> Any:
-        stream = await client.chat.completions.create(
-            model=llamacpp_running.model,
-            messages=MESSAGES,  # type: ignore[arg-type]
-            max_tokens=8,
-            temperature=0,
-            stream=True,
-        )
-        return [c.model_dump(mode="json") async for c in stream]
+        # One client per event loop, closed with it: a pooled connection left open when its
+        # loop closes would be finalized later, in whichever test runs then.
+        base_url = f"{llamacpp_running.base_url}/v1"
+        async with openai.AsyncOpenAI(base_url=base_url, api_key="x") as client:
+            stream = await client.chat.completions.create(
+                model=llamacpp_running.model,
+                messages=MESSAGES,  # type: ignore[arg-type]
+                max_tokens=8,
+                temperature=0,
+                stream=True,
+            )
+            return [c.model_dump(mode="json") async for c in stream]
 
     async def record() -> Any:
         async with llmreel.use_cassette(tmp_path, mode="record-if-missing"):

@@ -10,7 +10,11 @@ and writes its own way. The loop is::
         wait = play.wait(at)          # seconds until this chunk is due
         if wait > 0: sleep(wait)
         send(data); play.sent()
+    if play.broken: raise <the library's error for a body that ended early>
     play.end()                        # finishes the journal entry
+
+A shaping fault (:mod:`llmreel.engine.faults.shaping`) changes the steps: their
+times, a malformed event, a cut after which :attr:`Playback.broken` is set.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from collections.abc import Iterator
 
 from llmreel.engine.engine import Decision
+from llmreel.engine.faults.shaping import Shaper
 from llmreel.model.interaction import Response
 
 __all__ = ["Playback"]
@@ -35,14 +40,26 @@ class Playback:
         self.entry = decision.entry
         self.started = time.perf_counter()
         self.events = 0
+        # A forwarded answer played shaped (live/record mode) is journaled as such.
+        self.outcome = "hit" if decision.action == "replay" else decision.action
+        fault = decision.fault
+        self.shaper = Shaper(fault, self.pace) if fault is not None and fault.shapes else None
 
     @property
     def fast(self) -> bool:
         """Nothing to wait for: the whole body may go at once."""
-        return not self.pace
+        return not self.pace and self.shaper is None
+
+    @property
+    def broken(self) -> str | None:
+        """After the steps: why the body ended early (a cut), else None."""
+        return self.shaper.broken if self.shaper is not None else None
 
     def steps(self) -> Iterator[tuple[float, bytes]]:
         """(due time in seconds after the start, bytes) for each chunk, in order."""
+        if self.shaper is not None:
+            yield from self.shaper.steps(self.response)
+            return
         resp = self.response
         if resp.stream is None:
             body = resp.body_bytes()
@@ -69,8 +86,10 @@ class Playback:
             resp = self.response
             if resp.stream is not None and self.events >= len(resp.events):
                 note = None  # all was sent; the client closed once it had the last event
+            if self.shaper is not None and self.shaper.note:
+                note = f"{note}; {self.shaper.note}" if note else self.shaper.note
             self.entry.finish(
-                "hit",
+                "recorded" if self.outcome == "record" else self.outcome,
                 resp.status,
                 note=note,
                 events=self.events if resp.stream is not None else None,

@@ -20,7 +20,9 @@ import httpx
 import httpx2
 
 from llmreel.engine import Decision, Engine, Playback, Recorder
+from llmreel.engine.faults.buffered import wants_whole
 from llmreel.exceptions import ReplayMissError
+from llmreel.intercept import httpx_faults
 from llmreel.intercept.forwarding import forwarding
 from llmreel.model.interaction import Request
 from llmreel.model.wire import request_from_parts
@@ -80,6 +82,8 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                         play.sent()
                         yield data
                 note = None
+                if play.broken:  # a cut fault: a body that ended early, as httpx reports it
+                    raise mod.RemoteProtocolError(play.broken)
             finally:
                 play.end(note)
 
@@ -98,6 +102,8 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                         play.sent()
                         yield data
                 note = None
+                if play.broken:
+                    raise mod.RemoteProtocolError(play.broken)
             finally:
                 play.end(note)
 
@@ -160,7 +166,7 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             raise cls(f"llmreel replay of a recorded failure: {resp.error}", request=request)
         headers = resp.replay_headers()
         ext = {"http_version": b"HTTP/1.1", "llmreel": "replay"}
-        if resp.stream is None:
+        if resp.stream is None and play.shaper is None:
             play.end()
             return mod.Response(
                 resp.status,
@@ -215,9 +221,16 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                 return miss_response(request, exc, req.path)
             if decision.action == "replay":
                 return make_response(request, decision)
+            if decision.action == "fault":
+                return httpx_faults.answer(mod, request, decision, req.path)
+            httpx_faults.strip_fault_header(request)
             if decision.action == "live":
                 with forwarding():
                     response = self.inner.handle_request(request)
+                if wants_whole(decision):
+                    return make_response(
+                        request, httpx_faults.read_forwarded(decision, req, response)
+                    )
                 finish_live(decision, response)
                 return response
             recorder = decision.recorder
@@ -229,6 +242,8 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             except Exception:
                 recorder.abandon("upstream unreachable")
                 raise
+            if wants_whole(decision):
+                return make_response(request, httpx_faults.read_forwarded(decision, req, response))
             recorder.start(response.status_code, response.headers.multi_items())
             response.stream = TeeStream(response.stream, recorder)
             return response
@@ -255,9 +270,16 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                 return miss_response(request, exc, req.path)
             if decision.action == "replay":
                 return make_response(request, decision)
+            if decision.action == "fault":
+                return await httpx_faults.aanswer(mod, request, decision, req.path)
+            httpx_faults.strip_fault_header(request)
             if decision.action == "live":
                 with forwarding():
                     response = await self.inner.handle_async_request(request)
+                if wants_whole(decision):
+                    return make_response(
+                        request, await httpx_faults.aread_forwarded(decision, req, response)
+                    )
                 finish_live(decision, response)
                 return response
             recorder = decision.recorder
@@ -269,6 +291,10 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             except Exception:
                 recorder.abandon("upstream unreachable")
                 raise
+            if wants_whole(decision):
+                return make_response(
+                    request, await httpx_faults.aread_forwarded(decision, req, response)
+                )
             recorder.start(response.status_code, response.headers.multi_items())
             response.stream = TeeStream(response.stream, recorder)
             return response

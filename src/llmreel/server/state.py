@@ -98,6 +98,7 @@ class Registry:
                 "(or LLMREEL_MODE=record-if-missing in-process)"
             ),
             journal=Journal(name, shared=self.log),
+            faults=cfg.faults,
         )
         return CassetteState(name, engine)
 

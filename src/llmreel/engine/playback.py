@@ -44,6 +44,10 @@ class Playback:
         self.outcome = "hit" if decision.action == "replay" else decision.action
         fault = decision.fault
         self.shaper = Shaper(fault, self.pace) if fault is not None and fault.shapes else None
+        # The client's read timeout, when the adapter knows it: a shaped gap longer than it
+        # ends in the library's read-timeout error, as it would against a real server.
+        self.read_timeout: float | None = None
+        self.timed_out = False
 
     @property
     def fast(self) -> bool:
@@ -74,6 +78,19 @@ class Playback:
     def wait(self, at: float) -> float:
         return self.started + at - time.perf_counter()
 
+    def overdue(self, delay: float) -> float | None:
+        """When a fault's shaped wait of ``delay`` outlasts the client's read timeout: that
+        timeout (wait it, then raise the library's read-timeout error); else None."""
+        limit = self.read_timeout
+        if self.shaper is None or limit is None or limit <= 0 or delay <= limit:
+            return None
+        self.timed_out = True
+        return limit
+
+    @property
+    def timeout_error(self) -> str:
+        return f"timed out (llmreel fault {self.shaper.fault.text if self.shaper else ''})"
+
     def sent(self, events: int = 1) -> None:
         """``events`` stream events went to the client."""
         if self.entry is not None and self.response.stream is not None:
@@ -86,6 +103,8 @@ class Playback:
             resp = self.response
             if resp.stream is not None and self.events >= len(resp.events):
                 note = None  # all was sent; the client closed once it had the last event
+            if self.timed_out:
+                note = f"the client's read timeout ({self.read_timeout:g}s) passed first"
             if self.shaper is not None and self.shaper.note:
                 note = f"{note}; {self.shaper.note}" if note else self.shaper.note
             self.entry.finish(

@@ -239,6 +239,7 @@ def _response(
 
 def _replay(req: Any, decision: Decision) -> Any:
     play = Playback(decision)
+    play.read_timeout = aiohttp_faults.sock_read(req)
     recorded = play.response
     if recorded.transport_failure is not None:
         play.end(recorded.error)
@@ -269,11 +270,17 @@ def _feed_events(resp: Any, reader: aiohttp.StreamReader, play: Playback) -> Non
             for at, data in play.steps():
                 delay = play.wait(at)
                 if delay > 0:
+                    limit = play.overdue(delay)
+                    if limit is not None:
+                        await asyncio.sleep(limit)
+                        reader.set_exception(aiohttp_faults.timeout_error(play.timeout_error))
+                        return
                     await asyncio.sleep(delay)
                 reader.feed_data(data)
                 play.sent()
             note = None
             if play.broken:  # a cut fault: the body stops short, as aiohttp reports it
+                await aiohttp_faults.drained(reader)
                 reader.set_exception(aiohttp_faults.cut_error(play.broken))
             else:
                 reader.feed_eof()

@@ -23,7 +23,15 @@ from llmreel.engine.faults import FAULT_HEADER, answer_for
 from llmreel.engine.faults.buffered import aread_whole
 from llmreel.model.interaction import Request
 
-__all__ = ["answer", "cut_error", "read_forwarded", "strip_fault_header"]
+__all__ = [
+    "answer",
+    "cut_error",
+    "drained",
+    "read_forwarded",
+    "sock_read",
+    "strip_fault_header",
+    "timeout_error",
+]
 
 ResponseMaker = Callable[
     [Any, int, Iterable[tuple[str, str]], Sequence[bytes], Playback | None], Any
@@ -36,7 +44,8 @@ def strip_fault_header(req: Any) -> None:
     req.headers.popall(FAULT_HEADER, None)
 
 
-def _sock_read(req: Any) -> float | None:
+def sock_read(req: Any) -> float | None:
+    """The session's ``sock_read`` timeout (the gap allowed between reads), if set."""
     session = getattr(req, "_session", None)
     timeout = getattr(session, "timeout", None)
     value = getattr(timeout, "sock_read", None)
@@ -47,7 +56,7 @@ async def answer(req: Any, decision: Decision, path: str, make: ResponseMaker) -
     """Carry out an answered fault; ``make`` builds the adapter's ClientResponse."""
     assert decision.fault is not None
     ans = answer_for(decision.fault, path)
-    wait = ans.hold_for(_sock_read(req)) if ans.kind == "timeout" else ans.delay
+    wait = ans.hold_for(sock_read(req)) if ans.kind == "timeout" else ans.delay
     if wait > 0:
         await asyncio.sleep(wait)
     ans.finish(decision.entry)
@@ -56,6 +65,20 @@ async def answer(req: Any, decision: Decision, path: str, make: ResponseMaker) -
     if ans.kind == "reset":
         raise aiohttp.ClientOSError(errno.ECONNRESET, ans.error)
     raise _SocketTimeout(ans.error)
+
+
+async def drained(reader: Any, limit: float = 5.0) -> None:
+    """Wait (a while at most) until the client has read what was fed: an aiohttp reader
+    raises its exception before handing over buffered data, while a real connection's
+    data arrived, and was read, before the break did."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while getattr(reader, "_size", 0) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.002)
+
+
+def timeout_error(message: str) -> Exception:
+    """What a reader raises when a shaped wait outlasts the session's ``sock_read``."""
+    return _SocketTimeout(f"Timeout on reading data from socket ({message})")
 
 
 def cut_error(message: str) -> Exception:

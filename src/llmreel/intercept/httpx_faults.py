@@ -21,7 +21,14 @@ from llmreel.engine.faults import FAULT_HEADER, FaultAnswer, answer_for
 from llmreel.engine.faults.buffered import aread_whole, read_whole
 from llmreel.model.interaction import Request
 
-__all__ = ["aanswer", "answer", "aread_forwarded", "read_forwarded", "strip_fault_header"]
+__all__ = [
+    "aanswer",
+    "answer",
+    "aread_forwarded",
+    "read_forwarded",
+    "read_timeout",
+    "strip_fault_header",
+]
 
 _EXT = {"http_version": b"HTTP/1.1", "llmreel": "fault"}
 
@@ -31,7 +38,8 @@ def strip_fault_header(request: Any) -> None:
     request.headers.pop(FAULT_HEADER, None)
 
 
-def _read_timeout(request: Any) -> float | None:
+def read_timeout(request: Any) -> float | None:
+    """The request's own read timeout (httpx keeps it in its extensions), if it has one."""
     timeout = request.extensions.get("timeout") or {}
     read = timeout.get("read")
     return float(read) if isinstance(read, int | float) else None
@@ -61,7 +69,7 @@ def _respond(mod: ModuleType, request: Any, ans: FaultAnswer, decision: Decision
 def answer(mod: ModuleType, request: Any, decision: Decision, path: str) -> Any:
     """Carry out an answered fault in a sync transport."""
     ans = _plan(decision, path)
-    wait = ans.hold_for(_read_timeout(request)) if ans.kind == "timeout" else ans.delay
+    wait = ans.hold_for(read_timeout(request)) if ans.kind == "timeout" else ans.delay
     if wait > 0:
         time.sleep(wait)
     return _respond(mod, request, ans, decision)
@@ -70,7 +78,7 @@ def answer(mod: ModuleType, request: Any, decision: Decision, path: str) -> Any:
 async def aanswer(mod: ModuleType, request: Any, decision: Decision, path: str) -> Any:
     """Carry out an answered fault in an async transport."""
     ans = _plan(decision, path)
-    wait = ans.hold_for(_read_timeout(request)) if ans.kind == "timeout" else ans.delay
+    wait = ans.hold_for(read_timeout(request)) if ans.kind == "timeout" else ans.delay
     if wait > 0:
         await anyio.sleep(wait)
     return _respond(mod, request, ans, decision)

@@ -78,6 +78,10 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                     for at, data in play.steps():
                         delay = play.wait(at)
                         if delay > 0:
+                            limit = play.overdue(delay)
+                            if limit is not None:
+                                time.sleep(limit)
+                                raise mod.ReadTimeout(play.timeout_error)
                             time.sleep(delay)
                         play.sent()
                         yield data
@@ -98,6 +102,10 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                     for at, data in play.steps():
                         delay = play.wait(at)
                         if delay > 0:
+                            limit = play.overdue(delay)
+                            if limit is not None:
+                                await anyio.sleep(limit)
+                                raise mod.ReadTimeout(play.timeout_error)
                             await anyio.sleep(delay)
                         play.sent()
                         yield data
@@ -160,6 +168,7 @@ def _build(mod: ModuleType) -> tuple[type, type]:
         resp = inter.response
         failure = resp.transport_failure
         play = Playback(decision)
+        play.read_timeout = httpx_faults.read_timeout(request)
         if failure is not None:
             play.end(resp.error)
             cls = mod.ReadTimeout if failure == "timeout" else mod.ConnectError

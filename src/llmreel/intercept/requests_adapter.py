@@ -116,7 +116,7 @@ def _handle(
         raw = ReplayRaw(status, headers, [body], request=request)
         return adapter.build_response(request, raw)
     if decision.action == "replay":
-        return _replay(adapter, request, decision)
+        return _replay(adapter, request, decision, kwargs.get("timeout"))
     if decision.action == "fault":
 
         def respond(status: int, headers: list[tuple[str, str]], body: bytes) -> Any:
@@ -131,7 +131,7 @@ def _handle(
             response = original(adapter, request, *args, **kwargs)
         if wants_whole(decision):
             played = requests_faults.read_forwarded(decision, req, response)
-            return _replay(adapter, request, played)
+            return _replay(adapter, request, played, kwargs.get("timeout"))
         if decision.entry is not None:
             decision.entry.finish("live", response.status_code)
         return response
@@ -146,14 +146,16 @@ def _handle(
         recorder.abandon("upstream unreachable")
         raise
     if wants_whole(decision):
-        return _replay(adapter, request, requests_faults.read_forwarded(decision, req, response))
+        played = requests_faults.read_forwarded(decision, req, response)
+        return _replay(adapter, request, played, kwargs.get("timeout"))
     recorder.start(response.status_code, response.headers.items())
     _RawTee(response.raw, recorder)
     return response
 
 
-def _replay(adapter: Any, request: Any, decision: Decision) -> Any:
+def _replay(adapter: Any, request: Any, decision: Decision, timeout: Any) -> Any:
     play = Playback(decision)
+    play.read_timeout = requests_faults.read_timeout(timeout)
     recorded = play.response
     if recorded.transport_failure is not None:
         play.end(recorded.error)
@@ -174,6 +176,10 @@ def _played(play: Playback) -> Iterator[bytes]:
         for at, data in play.steps():
             delay = play.wait(at)
             if delay > 0:
+                limit = play.overdue(delay)
+                if limit is not None:
+                    time.sleep(limit)
+                    raise requests_faults.timeout_error(play.timeout_error)
                 time.sleep(delay)
             play.sent()
             yield data

@@ -26,7 +26,14 @@ from llmreel.engine.faults.answers import RESET_MESSAGE
 from llmreel.engine.faults.buffered import read_whole
 from llmreel.model.interaction import Request
 
-__all__ = ["answer", "cut_error", "read_forwarded", "strip_fault_header"]
+__all__ = [
+    "answer",
+    "cut_error",
+    "read_forwarded",
+    "read_timeout",
+    "strip_fault_header",
+    "timeout_error",
+]
 
 
 def strip_fault_header(request: Any) -> None:
@@ -34,7 +41,8 @@ def strip_fault_header(request: Any) -> None:
     request.headers.pop(FAULT_HEADER, None)
 
 
-def _read_timeout(timeout: Any) -> float | None:
+def read_timeout(timeout: Any) -> float | None:
+    """The read part of a requests ``timeout=`` (a number, a (connect, read) pair, ...)."""
     if isinstance(timeout, tuple):
         timeout = timeout[1] if len(timeout) > 1 else None
     elif isinstance(timeout, urllib3.Timeout):
@@ -52,7 +60,7 @@ def answer(
     """Carry out an answered fault; ``respond`` builds the adapter's Response."""
     assert decision.fault is not None
     ans = answer_for(decision.fault, path)
-    wait = ans.hold_for(_read_timeout(timeout)) if ans.kind == "timeout" else ans.delay
+    wait = ans.hold_for(read_timeout(timeout)) if ans.kind == "timeout" else ans.delay
     if wait > 0:
         time.sleep(wait)
     ans.finish(decision.entry)
@@ -65,6 +73,11 @@ def answer(
             request=request,
         )
     raise requests.ReadTimeout(ans.error, request=request)
+
+
+def timeout_error(message: str) -> Exception:
+    """What the replayed body raises when a shaped wait outlasts the read timeout."""
+    return urllib3.exceptions.ReadTimeoutError(None, "", f"Read timed out. ({message})")  # type: ignore[arg-type]
 
 
 def cut_error(message: str) -> Exception:

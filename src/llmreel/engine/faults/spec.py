@@ -169,7 +169,7 @@ def _fields(parts: list[tuple[str, str | None]]) -> dict[str, object]:
                 out["timeout"] = DEFAULT_TIMEOUT
             continue
         if name == "http":
-            status = _int("http", value, minimum=100)
+            status = _int("http", value, minimum=0)
             if not 400 <= status <= 599:
                 raise _Bad(f"http={value!r}: a fault answers with an error status (400-599)")
             out["http"] = status
@@ -261,7 +261,7 @@ def parse_fault(text: str) -> Fault:
         fault = Fault(text=canonical, parts=tuple(n for n, _ in parts), **fields)  # type: ignore[arg-type]
         _check(fault, {n for n, _ in parts})
     except _Bad as exc:
-        raise FaultSpecError(f"fault spec {text!r}: {exc}.\n{GRAMMAR}") from None
+        raise FaultSpecError(f"fault spec {source!r}: {exc}.\n{GRAMMAR}") from None
     return fault
 
 

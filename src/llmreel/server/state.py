@@ -56,6 +56,7 @@ class CassetteState:
             out["requests"] = self.requests
             out["in_flight"] = self.in_flight
             out["synthesized"] = self.synthesized
+        out["faults"] = self.engine.journal.faults  # requests that had a fault applied
         out["path"] = self.engine.cassette.location
         out["missed"] = missed
         return out

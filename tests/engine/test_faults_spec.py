@@ -75,6 +75,8 @@ def test_specs_combine_with_semicolons_and_lists_and_keep_their_text() -> None:
         ("cut", "cut needs a value"),
         ("timeout,ttft=1", "timeout never answers"),
         ("http=500,first=1,every=2", "first= and every= together"),
+        ("timeout=3600", "timeout='3600': at most 600 seconds"),
+        ("stall=2:1e9", "stall seconds='1e9': at most 600 seconds"),
     ],
 )
 def test_a_bad_spec_is_a_config_error_naming_the_bad_part_and_showing_the_grammar(

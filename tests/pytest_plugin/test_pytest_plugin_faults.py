@@ -7,9 +7,17 @@ SDK; they record once, then replay with the upstream gone while faults are injec
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import openai  # noqa: F401  (kept in pytester's module snapshot between inner runs)
 import pytest
 
+from llmreel.engine.faults import GRAMMAR
 from upstreams.faulty import FaultyUpstream
 from upstreams.serving import free_port
 
@@ -155,3 +163,42 @@ def test_server_mode_sends_the_tests_faults_as_a_header(
     )
     pytester.runpytest(f"--llmreel-server={faulty.base_url}").assert_outcomes(passed=1)
     assert faulty.last.headers["x-llmreel-fault"] == "cut=3"
+
+
+# ---------------------------------------------------------------------------- the recipes
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = ROOT / "examples" / "testing-failure-paths"
+
+
+def test_the_failure_path_recipes_run_green_offline(tmp_path: Path) -> None:
+    """docs/testing-failure-paths.md's recipes, replayed with no model server at all."""
+    project = tmp_path / "recipes"
+    shutil.copytree(RECIPES, project, ignore=shutil.ignore_patterns(".llmreel", "__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMREEL_")}
+    env["LLM_BASE_URL"] = "http://192.0.2.1:8080"  # TEST-NET-1: nothing there, and not loopback
+    env.pop("PYTEST_ADDOPTS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-W", "error"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "9 passed" in result.stdout
+    assert "6 replayed, 0 recorded, 0 missed, 17 with an injected fault" in result.stdout
+
+
+def test_every_code_block_of_the_recipes_page_is_code_the_suite_runs() -> None:
+    page = (ROOT / "docs" / "testing-failure-paths.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
+    sources = (RECIPES / "app.py").read_text() + (
+        RECIPES / "tests" / "test_failure_paths.py"
+    ).read_text()
+    assert len(blocks) >= 8
+    for block in blocks:
+        assert block in sources, f"this block of the docs is not in the example:\n{block}"
+    # The grammar shown on the page is the one the parser prints.
+    assert GRAMMAR in page

@@ -19,6 +19,7 @@ from llmreel.exceptions import FaultSpecError
 __all__ = [
     "DEFAULT_TIMEOUT",
     "GRAMMAR",
+    "MAX_DELAY",
     "Fault",
     "FaultsLike",
     "Jitter",
@@ -29,6 +30,9 @@ __all__ = [
 # How long a `timeout` fault holds a request when the client sets no limit of its own:
 # long enough to outlast any sane client timeout in a test, short enough never to hang CI.
 DEFAULT_TIMEOUT = 30.0
+# No single wait a spec asks for may be longer: a header from any client must not be able
+# to hold a server connection (or a test) for hours.
+MAX_DELAY = 600.0
 
 GRAMMAR = """\
 A fault spec is PART[,PART...]; join several specs with ';' (or give several).
@@ -42,6 +46,7 @@ What goes wrong (one answer, or any shaping):
            ttft=SECONDS            the first event (or the whole body) after SECONDS
            tps=RATE                then RATE events per second
            jitter=lognormal:MEDIAN[:SIGMA] | jitter=uniform:MIN:MAX   extra delay per event
+           (every wait in seconds, at most 600)
 When it applies (default: every matching call):
            first=N | every=N | p=PROBABILITY   [seed=INT for p and jitter]
            on=PATH   model=NAME   (exact, or a glob with *)
@@ -107,7 +112,7 @@ class Fault:
         ) or (self.ttft is not None and not self.answers)
 
 
-def _float(name: str, value: str, *, positive: bool = False) -> float:
+def _float(name: str, value: str, *, positive: bool = False, seconds: bool = False) -> float:
     try:
         number = float(value)
     except ValueError:
@@ -115,6 +120,8 @@ def _float(name: str, value: str, *, positive: bool = False) -> float:
     if not math.isfinite(number) or number < 0 or (positive and number == 0):
         need = "a positive number" if positive else "a number >= 0"
         raise _Bad(f"{name}={value!r} must be {need}")
+    if seconds and number > MAX_DELAY:
+        raise _Bad(f"{name}={value!r}: at most {MAX_DELAY:g} seconds")
     return number
 
 
@@ -132,11 +139,12 @@ def _jitter(value: str) -> Jitter:
     kind, _, rest = value.partition(":")
     numbers = rest.split(":") if rest else []
     if kind == "lognormal" and len(numbers) in (1, 2):
-        median = _float("jitter median", numbers[0])
+        median = _float("jitter median", numbers[0], seconds=True)
         sigma = _float("jitter sigma", numbers[1]) if len(numbers) == 2 else 0.25
         return Jitter("lognormal", median, sigma)
     if kind == "uniform" and len(numbers) == 2:
-        low, high = _float("jitter min", numbers[0]), _float("jitter max", numbers[1])
+        low = _float("jitter min", numbers[0], seconds=True)
+        high = _float("jitter max", numbers[1], seconds=True)
         if high < low:
             raise _Bad(f"jitter={value!r}: MIN must not exceed MAX")
         return Jitter("uniform", low, high)
@@ -147,7 +155,7 @@ def _stall(value: str) -> tuple[int, float]:
     event, sep, seconds = value.partition(":")
     if not sep:
         raise _Bad(f"stall={value!r}: use stall=N:SECONDS (a pause of SECONDS before event N)")
-    return _int("stall event", event), _float("stall seconds", seconds)
+    return _int("stall event", event), _float("stall seconds", seconds, seconds=True)
 
 
 def _bool(name: str, value: str) -> bool:
@@ -179,13 +187,13 @@ def _fields(parts: list[tuple[str, str | None]]) -> dict[str, object]:
         elif name == "should-retry":
             out["should_retry"] = _bool(name, value)
         elif name == "timeout":
-            out["timeout"] = _float("timeout", value, positive=True)
+            out["timeout"] = _float("timeout", value, positive=True, seconds=True)
         elif name in ("cut", "malformed", "first", "every"):
             out[name] = _int(name, value)
         elif name == "stall":
             out["stall"] = _stall(value)
         elif name == "ttft":
-            out["ttft"] = _float(name, value)
+            out["ttft"] = _float(name, value, seconds=True)
         elif name == "tps":
             out["tps"] = _float(name, value, positive=True)
         elif name == "jitter":

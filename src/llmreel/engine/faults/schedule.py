@@ -19,8 +19,8 @@ import fnmatch
 import random
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from llmreel.engine.faults.spec import Fault, FaultsLike, Jitter, parse_faults
 from llmreel.exceptions import FaultSpecError
@@ -139,18 +139,19 @@ def _answer(fault: Fault, n: int) -> AppliedFault:
     )
 
 
+_SHAPING_FIELDS = ("cut", "malformed", "stall", "ttft", "tps", "jitter")
+
+
 def _shaping(applying: list[tuple[Fault, int]]) -> AppliedFault:
-    out = AppliedFault(text=";".join(f.text for f, _ in applying))
-    for fault, n in applying:
-        changes = {
-            name: getattr(fault, name)
-            for name in ("cut", "malformed", "stall", "ttft", "tps", "jitter")
-            if getattr(fault, name) is not None
-        }
+    merged: dict[str, Any] = {}
+    for fault, n in applying:  # later specs win, field by field
+        for name in _SHAPING_FIELDS:
+            value = getattr(fault, name)
+            if value is not None:
+                merged[name] = value
         if fault.jitter is not None:
-            changes["seed"] = f"{fault.seed or 0}:{n}"
-        out = replace(out, **changes)
-    return out
+            merged["seed"] = f"{fault.seed or 0}:{n}"
+    return AppliedFault(text=";".join(f.text for f, _ in applying), **merged)
 
 
 class FaultPicker:

@@ -12,6 +12,7 @@ from llmreel.engine.modes import Mode
 from llmreel.exceptions import (
     CassetteNotFoundError,
     ConfigError,
+    FaultSpecError,
     FormatVersionError,
     InvalidCassetteNameError,
     LlmreelError,
@@ -47,6 +48,7 @@ __all__ = [
     "ConfigError",
     "Engine",
     "Event",
+    "FaultSpecError",
     "FormatVersionError",
     "Httpx2Transport",
     "HttpxTransport",

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "CassetteNotFoundError",
     "ConfigError",
+    "FaultSpecError",
     "FormatVersionError",
     "InvalidCassetteNameError",
     "LlmreelError",
@@ -32,6 +33,10 @@ class LlmreelError(Exception):
 
 class ConfigError(LlmreelError, ValueError):
     """A mode, directory, normalizer or other setting is invalid."""
+
+
+class FaultSpecError(ConfigError):
+    """A fault spec (``faults=``, ``--fault``, ``X-Llmreel-Fault``) does not parse."""
 
 
 class InvalidCassetteNameError(ConfigError):

@@ -346,6 +346,7 @@ def test_control_surface_reports_health_and_live_counters(seed_dir: Path) -> Non
         "passed_through": 0,
         "synthesized": 0,
         "requests": 0,
+        "faults": 0,
         "in_flight": 0,
         "missed": [],
     }

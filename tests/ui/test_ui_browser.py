@@ -5,6 +5,7 @@ Every wait polls the DOM (Playwright's ``expect``); nothing sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,28 @@ def test_live_traffic_is_pushed_to_an_open_page_and_a_miss_shows_the_changed_wor
         # The closest recording is one click away.
         why.locator(".closest a", has_text=SEED_NAME).click()
         expect(page.locator("#answer")).to_contain_text(SEED_ANSWER)
+
+
+def test_only_problems_on_the_live_page_keeps_injected_faults_and_their_specs(
+    page: Any, tmp_path: Path
+) -> None:
+    seed = importlib.resources.files("llmreel").joinpath("demo_data", "seed", SEED_NAME)
+    (tmp_path / SEED_NAME).write_bytes(seed.read_bytes())
+    with ServerThread(ServerConfig.build(tmp_path, on_exhausted="repeat")) as srv:
+        page.goto(f"{srv.base_url}/_llmreel/ui/#/live")
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "open")
+        page.check("#live-problems")
+        for fault in (None, "cut=3", "http=429"):
+            headers = {"X-Llmreel-Fault": fault} if fault else {}
+            client = openai.OpenAI(
+                base_url=f"{srv.base_url}/v1", api_key="k", max_retries=0, default_headers=headers
+            )
+            with client, contextlib.suppress(openai.APIError):
+                _ask(client, "What is the name of the US captial?")
+        rows = page.locator("#live-body tr.entry")
+        expect(rows).to_have_count(2, timeout=2000)  # the plain hit is not a problem
+        expect(page.locator("#live-body tr.entry.outcome-hit .badge.fault")).to_have_text(
+            "fault cut=3"
+        )
+        expect(page.locator("#live-body tr.entry.outcome-fault")).to_contain_text("429")
+        expect(page.locator("#live-body tr.note").first).to_contain_text("injected HTTP 429")

@@ -8,8 +8,10 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from llmreel.cli.app import app
+from llmreel.engine.faults import GRAMMAR
 from llmreel.engine.modes import ENV_DIR, ENV_MODE
 from llmreel.exceptions import ConfigError
 from llmreel.server.config import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT, ServerConfig
@@ -30,10 +32,20 @@ Record what is missing from a llama.cpp server on port 8080:
 
 Then: [cyan]curl -N http://127.0.0.1:11434/v1/chat/completions -d @request.json[/cyan]
 
+Replay with the first two calls rate limited (the SDK retries after 1 s):
+
+  [cyan]llmreel serve -d tests/cassettes --fault 'http=429,retry-after=1,first=2'[/cyan]
+
 Base URLs: OpenAI SDKs http://127.0.0.1:11434/v1; Ollama and Anthropic
 http://127.0.0.1:11434. The header [bold]X-Llmreel-Cassette: NAME[/bold] selects
-the cassette DIR/NAME (default: DIR itself). Control surface: GET
-/_llmreel/health, GET /_llmreel/stats, POST /_llmreel/reset.
+the cassette DIR/NAME (default: DIR itself); [bold]X-Llmreel-Fault: SPEC[/bold]
+injects a fault into that one request (never forwarded, never recorded).
+Control surface: GET /_llmreel/health, GET /_llmreel/stats, POST
+/_llmreel/reset, GET /_llmreel/journal (what happened to each request).
+
+[bold]Fault specs[/bold] (--fault and X-Llmreel-Fault; docs/testing-failure-paths.md):
+
+{grammar}
 """
 
 
@@ -48,7 +60,11 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("uvicorn").setLevel(logging.WARNING)
 
 
-@app.command("serve", epilog=_EPILOG)
+# The grammar's [optional] parts are not Rich markup; its lines keep their alignment.
+_GRAMMAR_LINES = "\n".join(f"  {escape(line)}" for line in GRAMMAR.splitlines())
+
+
+@app.command("serve", epilog=_EPILOG.format(grammar=_GRAMMAR_LINES))
 def serve_command(
     dir: Annotated[
         str | None,
@@ -118,6 +134,14 @@ def serve_command(
             "cut (and recorded as incomplete)."
         ),
     ] = 10.0,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="Inject a fault, repeatable: e.g. 'http=429,retry-after=1,first=2', 'reset', "
+            "'timeout', 'cut=10', 'stall=10:2.5', 'ttft=2,tps=20' (grammar below).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     log_format: Annotated[str, typer.Option(help="'text' (logfmt) or 'json' lines.")] = "text",
 ) -> None:
@@ -138,6 +162,7 @@ def serve_command(
             max_body=max_body,
             shutdown_grace=shutdown_grace,
             log_format=log_format,
+            faults=tuple(fault or ()),
         )
         sock = bind_socket(host, port)
     except ConfigError as exc:
@@ -147,6 +172,8 @@ def serve_command(
     log = logging.getLogger("llmreel.server")
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{sock.getsockname()[1]}"
+    if config.faults:
+        log.info("llmreel serve: injecting faults: %s", "; ".join(config.faults))
     log.info(
         "llmreel serve: %s mode, cassettes in %s%s; listening on %s "
         "(OpenAI base URL %s/v1, Ollama/Anthropic %s). Ctrl-C stops.",

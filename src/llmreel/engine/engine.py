@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
+from llmreel.engine.faults.schedule import AppliedFault, FaultPicker
+from llmreel.engine.faults.spec import FaultsLike
 from llmreel.engine.journal import Journal, PendingEntry
 from llmreel.engine.misses import explain_miss
 from llmreel.engine.modes import Mode
@@ -39,14 +41,17 @@ class Decision:
     """What to do with one request.
 
     ``entry`` is the request's journal entry: the adapter finishes it when the answer
-    has gone out (a recorder finishes its own when it writes).
+    has gone out (a recorder finishes its own when it writes). ``fault`` is the fault
+    this request gets: with ``action="fault"`` it answers instead of the cassette and
+    the upstream (see :mod:`llmreel.engine.faults`); otherwise it shapes the answer.
     """
 
-    action: Literal["replay", "record", "live"]
+    action: Literal["replay", "record", "live", "fault"]
     interaction: Interaction | None = None
     recorder: Recorder | None = None
     pace: float | None = None
     entry: PendingEntry | None = None
+    fault: AppliedFault | None = None
 
 
 class Engine:
@@ -63,6 +68,7 @@ class Engine:
         test_id: str | None = None,
         record_hint: str | None = None,
         journal: Journal | None = None,
+        faults: FaultsLike = None,
     ) -> None:
         self.cassette = cassette
         self.mode = Mode.parse(mode)
@@ -78,6 +84,7 @@ class Engine:
         self.record_hint = record_hint
         self.stats = Stats()
         self.journal = journal if journal is not None else Journal(str(cassette.root))
+        self.faults = FaultPicker(faults)
         self._counters: Counter[str] = Counter()
         # Positions this engine wrote, per key: while recording what is missing, an answer
         # already given to one call of this run is never replayed to another one.
@@ -125,15 +132,24 @@ class Engine:
             seq = [e for e in seq if e.test_id == self.test_id] or seq
         return seq[-1] if seq else None
 
-    def decide(self, request: Request, entry: PendingEntry | None = None) -> Decision:
+    def decide(
+        self, request: Request, entry: PendingEntry | None = None, *, fault: str | None = None
+    ) -> Decision:
         """Replay, record or pass through; a miss raises :class:`ReplayMissError`.
 
         Every call has a journal entry (``entry``, or one opened here): a miss or an error
         is finished here, any other decision carries its entry for the adapter (or the
-        recorder) to finish.
+        recorder) to finish. ``fault`` is the request's ``X-Llmreel-Fault`` value when the
+        adapter took it off the request (else it is read from ``request.headers``); a fault
+        that answers is decided before the cassette is asked (no position is used).
         """
         if entry is None:
             entry = self.journal.begin(request)
+        applied = self.faults.pick(request, fault)
+        if applied is not None:
+            entry.fault = applied.text
+            if applied.answers:
+                return Decision("fault", entry=entry, fault=applied)
         try:
             decision = self._decide(request, entry)
         except ReplayMissError as exc:
@@ -145,6 +161,7 @@ class Engine:
             entry.finish("error", status, note=f"{type(exc).__name__}: {exc}")
             raise
         decision.entry = entry
+        decision.fault = applied
         if decision.recorder is not None:
             decision.recorder.journal_entry = entry
         inter = decision.interaction

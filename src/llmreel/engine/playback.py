@@ -10,7 +10,11 @@ and writes its own way. The loop is::
         wait = play.wait(at)          # seconds until this chunk is due
         if wait > 0: sleep(wait)
         send(data); play.sent()
+    if play.broken: raise <the library's error for a body that ended early>
     play.end()                        # finishes the journal entry
+
+A shaping fault (:mod:`llmreel.engine.faults.shaping`) changes the steps: their
+times, a malformed event, a cut after which :attr:`Playback.broken` is set.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from collections.abc import Iterator
 
 from llmreel.engine.engine import Decision
+from llmreel.engine.faults.shaping import Shaper
 from llmreel.model.interaction import Response
 
 __all__ = ["Playback"]
@@ -35,14 +40,30 @@ class Playback:
         self.entry = decision.entry
         self.started = time.perf_counter()
         self.events = 0
+        # A forwarded answer played shaped (live/record mode) is journaled as such.
+        self.outcome = "hit" if decision.action == "replay" else decision.action
+        fault = decision.fault
+        self.shaper = Shaper(fault, self.pace) if fault is not None and fault.shapes else None
+        # The client's read timeout, when the adapter knows it: a shaped gap longer than it
+        # ends in the library's read-timeout error, as it would against a real server.
+        self.read_timeout: float | None = None
+        self.timed_out = False
 
     @property
     def fast(self) -> bool:
         """Nothing to wait for: the whole body may go at once."""
-        return not self.pace
+        return not self.pace and self.shaper is None
+
+    @property
+    def broken(self) -> str | None:
+        """After the steps: why the body ended early (a cut), else None."""
+        return self.shaper.broken if self.shaper is not None else None
 
     def steps(self) -> Iterator[tuple[float, bytes]]:
         """(due time in seconds after the start, bytes) for each chunk, in order."""
+        if self.shaper is not None:
+            yield from self.shaper.steps(self.response)
+            return
         resp = self.response
         if resp.stream is None:
             body = resp.body_bytes()
@@ -57,6 +78,19 @@ class Playback:
     def wait(self, at: float) -> float:
         return self.started + at - time.perf_counter()
 
+    def overdue(self, delay: float) -> float | None:
+        """When a fault's shaped wait of ``delay`` outlasts the client's read timeout: that
+        timeout (wait it, then raise the library's read-timeout error); else None."""
+        limit = self.read_timeout
+        if self.shaper is None or limit is None or limit <= 0 or delay <= limit:
+            return None
+        self.timed_out = True
+        return limit
+
+    @property
+    def timeout_error(self) -> str:
+        return f"timed out (llmreel fault {self.shaper.fault.text if self.shaper else ''})"
+
     def sent(self, events: int = 1) -> None:
         """``events`` stream events went to the client."""
         if self.entry is not None and self.response.stream is not None:
@@ -69,8 +103,12 @@ class Playback:
             resp = self.response
             if resp.stream is not None and self.events >= len(resp.events):
                 note = None  # all was sent; the client closed once it had the last event
+            if self.timed_out:
+                note = f"the client's read timeout ({self.read_timeout:g}s) passed first"
+            if self.shaper is not None and self.shaper.note:
+                note = f"{note}; {self.shaper.note}" if note else self.shaper.note
             self.entry.finish(
-                "hit",
+                "recorded" if self.outcome == "record" else self.outcome,
                 resp.status,
                 note=note,
                 events=self.events if resp.stream is not None else None,

@@ -32,8 +32,9 @@ from aiohttp.base_protocol import BaseProtocol
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from llmreel.engine import Decision, Playback, Recorder
+from llmreel.engine.faults.buffered import wants_whole
 from llmreel.exceptions import LlmreelError, ReplayMissError
-from llmreel.intercept import stack
+from llmreel.intercept import aiohttp_faults, stack
 from llmreel.intercept.forwarding import FORWARDING, forwarding
 from llmreel.model.wire import request_from_parts
 from llmreel.providers.error_shapes import error_response_parts
@@ -139,9 +140,14 @@ async def _middleware(req: Any, handler: Handler) -> Any:
         return _response(req, status, headers, [body], None)
     if decision.action == "replay":
         return _replay(req, decision)
+    if decision.action == "fault":
+        return await aiohttp_faults.answer(req, decision, request.path, _response)
+    aiohttp_faults.strip_fault_header(req)
     if decision.action == "live":
         with forwarding():
             resp = await handler(req)
+        if wants_whole(decision):
+            return _replay(req, await aiohttp_faults.read_forwarded(decision, request, resp))
         if decision.entry is not None:
             decision.entry.finish("live", resp.status)
         return resp
@@ -155,6 +161,8 @@ async def _middleware(req: Any, handler: Handler) -> Any:
     except Exception:
         recorder.abandon("upstream unreachable")
         raise
+    if wants_whole(decision):
+        return _replay(req, await aiohttp_faults.read_forwarded(decision, request, resp))
     recorder.start(resp.status, resp.headers.items())
     _tee(resp, recorder)
     return resp
@@ -231,6 +239,7 @@ def _response(
 
 def _replay(req: Any, decision: Decision) -> Any:
     play = Playback(decision)
+    play.read_timeout = aiohttp_faults.sock_read(req)
     recorded = play.response
     if recorded.transport_failure is not None:
         play.end(recorded.error)
@@ -239,7 +248,7 @@ def _replay(req: Any, decision: Decision) -> Any:
             raise aiohttp.ServerTimeoutError(message)
         raise aiohttp.ClientConnectionError(message)
     headers = recorded.replay_headers()
-    if recorded.stream is None:
+    if recorded.stream is None and play.shaper is None:
         body = recorded.body_bytes()
         play.end()
         return _response(req, recorded.status, headers, [body] if body else [], None)
@@ -261,11 +270,20 @@ def _feed_events(resp: Any, reader: aiohttp.StreamReader, play: Playback) -> Non
             for at, data in play.steps():
                 delay = play.wait(at)
                 if delay > 0:
+                    limit = play.overdue(delay)
+                    if limit is not None:
+                        await asyncio.sleep(limit)
+                        reader.set_exception(aiohttp_faults.timeout_error(play.timeout_error))
+                        return
                     await asyncio.sleep(delay)
                 reader.feed_data(data)
                 play.sent()
-            reader.feed_eof()
             note = None
+            if play.broken:  # a cut fault: the body stops short, as aiohttp reports it
+                await aiohttp_faults.drained(reader)
+                reader.set_exception(aiohttp_faults.cut_error(play.broken))
+            else:
+                reader.feed_eof()
         finally:
             play.end(note)
 

@@ -20,7 +20,9 @@ import httpx
 import httpx2
 
 from llmreel.engine import Decision, Engine, Playback, Recorder
+from llmreel.engine.faults.buffered import wants_whole
 from llmreel.exceptions import ReplayMissError
+from llmreel.intercept import httpx_faults
 from llmreel.intercept.forwarding import forwarding
 from llmreel.model.interaction import Request
 from llmreel.model.wire import request_from_parts
@@ -76,10 +78,16 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                     for at, data in play.steps():
                         delay = play.wait(at)
                         if delay > 0:
+                            limit = play.overdue(delay)
+                            if limit is not None:
+                                time.sleep(limit)
+                                raise mod.ReadTimeout(play.timeout_error)
                             time.sleep(delay)
                         play.sent()
                         yield data
                 note = None
+                if play.broken:  # a cut fault: a body that ended early, as httpx reports it
+                    raise mod.RemoteProtocolError(play.broken)
             finally:
                 play.end(note)
 
@@ -94,10 +102,16 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                     for at, data in play.steps():
                         delay = play.wait(at)
                         if delay > 0:
+                            limit = play.overdue(delay)
+                            if limit is not None:
+                                await anyio.sleep(limit)
+                                raise mod.ReadTimeout(play.timeout_error)
                             await anyio.sleep(delay)
                         play.sent()
                         yield data
                 note = None
+                if play.broken:
+                    raise mod.RemoteProtocolError(play.broken)
             finally:
                 play.end(note)
 
@@ -154,13 +168,14 @@ def _build(mod: ModuleType) -> tuple[type, type]:
         resp = inter.response
         failure = resp.transport_failure
         play = Playback(decision)
+        play.read_timeout = httpx_faults.read_timeout(request)
         if failure is not None:
             play.end(resp.error)
             cls = mod.ReadTimeout if failure == "timeout" else mod.ConnectError
             raise cls(f"llmreel replay of a recorded failure: {resp.error}", request=request)
         headers = resp.replay_headers()
         ext = {"http_version": b"HTTP/1.1", "llmreel": "replay"}
-        if resp.stream is None:
+        if resp.stream is None and play.shaper is None:
             play.end()
             return mod.Response(
                 resp.status,
@@ -215,9 +230,16 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                 return miss_response(request, exc, req.path)
             if decision.action == "replay":
                 return make_response(request, decision)
+            if decision.action == "fault":
+                return httpx_faults.answer(mod, request, decision, req.path)
+            httpx_faults.strip_fault_header(request)
             if decision.action == "live":
                 with forwarding():
                     response = self.inner.handle_request(request)
+                if wants_whole(decision):
+                    return make_response(
+                        request, httpx_faults.read_forwarded(decision, req, response)
+                    )
                 finish_live(decision, response)
                 return response
             recorder = decision.recorder
@@ -229,6 +251,8 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             except Exception:
                 recorder.abandon("upstream unreachable")
                 raise
+            if wants_whole(decision):
+                return make_response(request, httpx_faults.read_forwarded(decision, req, response))
             recorder.start(response.status_code, response.headers.multi_items())
             response.stream = TeeStream(response.stream, recorder)
             return response
@@ -255,9 +279,16 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                 return miss_response(request, exc, req.path)
             if decision.action == "replay":
                 return make_response(request, decision)
+            if decision.action == "fault":
+                return await httpx_faults.aanswer(mod, request, decision, req.path)
+            httpx_faults.strip_fault_header(request)
             if decision.action == "live":
                 with forwarding():
                     response = await self.inner.handle_async_request(request)
+                if wants_whole(decision):
+                    return make_response(
+                        request, await httpx_faults.aread_forwarded(decision, req, response)
+                    )
                 finish_live(decision, response)
                 return response
             recorder = decision.recorder
@@ -269,6 +300,10 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             except Exception:
                 recorder.abandon("upstream unreachable")
                 raise
+            if wants_whole(decision):
+                return make_response(
+                    request, await httpx_faults.aread_forwarded(decision, req, response)
+                )
             recorder.start(response.status_code, response.headers.multi_items())
             response.stream = TeeStream(response.stream, recorder)
             return response

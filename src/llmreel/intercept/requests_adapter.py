@@ -27,9 +27,10 @@ import requests
 import requests.adapters
 import urllib3
 
-from llmreel.engine import Playback, Recorder
+from llmreel.engine import Decision, Playback, Recorder
+from llmreel.engine.faults.buffered import wants_whole
 from llmreel.exceptions import ReplayMissError
-from llmreel.intercept import stack
+from llmreel.intercept import requests_faults, stack
 from llmreel.intercept.forwarding import FORWARDING, forwarding
 from llmreel.model.wire import request_from_parts
 from llmreel.providers.error_shapes import error_response_parts
@@ -115,21 +116,22 @@ def _handle(
         raw = ReplayRaw(status, headers, [body], request=request)
         return adapter.build_response(request, raw)
     if decision.action == "replay":
-        inter = decision.interaction
-        assert inter is not None
-        play = Playback(decision)
-        recorded = play.response
-        if recorded.transport_failure is not None:
-            play.end(recorded.error)
-            message = f"llmreel replay of a recorded failure: {recorded.error}"
-            if recorded.transport_failure == "timeout":
-                raise requests.Timeout(message, request=request)
-            raise requests.ConnectionError(message, request=request)
-        raw = ReplayRaw(recorded.status, recorded.replay_headers(), play, request=request)
-        return adapter.build_response(request, raw)
+        return _replay(adapter, request, decision, kwargs.get("timeout"))
+    if decision.action == "fault":
+
+        def respond(status: int, headers: list[tuple[str, str]], body: bytes) -> Any:
+            return adapter.build_response(
+                request, ReplayRaw(status, headers, [body], request=request)
+            )
+
+        return requests_faults.answer(request, decision, req.path, kwargs.get("timeout"), respond)
+    requests_faults.strip_fault_header(request)
     if decision.action == "live":
         with forwarding():
             response = original(adapter, request, *args, **kwargs)
+        if wants_whole(decision):
+            played = requests_faults.read_forwarded(decision, req, response)
+            return _replay(adapter, request, played, kwargs.get("timeout"))
         if decision.entry is not None:
             decision.entry.finish("live", response.status_code)
         return response
@@ -143,9 +145,26 @@ def _handle(
     except Exception:
         recorder.abandon("upstream unreachable")
         raise
+    if wants_whole(decision):
+        played = requests_faults.read_forwarded(decision, req, response)
+        return _replay(adapter, request, played, kwargs.get("timeout"))
     recorder.start(response.status_code, response.headers.items())
     _RawTee(response.raw, recorder)
     return response
+
+
+def _replay(adapter: Any, request: Any, decision: Decision, timeout: Any) -> Any:
+    play = Playback(decision)
+    play.read_timeout = requests_faults.read_timeout(timeout)
+    recorded = play.response
+    if recorded.transport_failure is not None:
+        play.end(recorded.error)
+        message = f"llmreel replay of a recorded failure: {recorded.error}"
+        if recorded.transport_failure == "timeout":
+            raise requests.Timeout(message, request=request)
+        raise requests.ConnectionError(message, request=request)
+    raw = ReplayRaw(recorded.status, recorded.replay_headers(), play, request=request)
+    return adapter.build_response(request, raw)
 
 
 # --------------------------------------------------------------------------- replay
@@ -157,10 +176,16 @@ def _played(play: Playback) -> Iterator[bytes]:
         for at, data in play.steps():
             delay = play.wait(at)
             if delay > 0:
+                limit = play.overdue(delay)
+                if limit is not None:
+                    time.sleep(limit)
+                    raise requests_faults.timeout_error(play.timeout_error)
                 time.sleep(delay)
             play.sent()
             yield data
         note = None
+        if play.broken:  # a cut fault: the body stops short, as urllib3 reports it
+            raise requests_faults.cut_error(play.broken)
     finally:
         play.end(note)
 

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from llmreel.engine import Engine, Exhausted, JournalEntry, Stats
+from llmreel.engine.faults import FaultPicker, FaultsLike
 from llmreel.engine.modes import ENV_DIR, Mode, resolve_mode
 from llmreel.intercept.guard import DEFAULT_ALLOW
 from llmreel.intercept.guard import block_network as _block_network
@@ -59,8 +60,13 @@ def open_engine(
     allow_secrets: Iterable[str] = (),
     test_id: str | None = None,
     record_hint: str | None = None,
+    faults: FaultsLike = None,
 ) -> Engine:
-    """An engine on the cassette at ``path``, for adapters and users who wire their own."""
+    """An engine on the cassette at ``path``, for adapters and users who wire their own.
+
+    ``faults`` injects failures and latency (see docs/testing-failure-paths.md), e.g.
+    ``"http=429,retry-after=1,first=2"``.
+    """
     matcher = Matcher(normalizers, ignore_query=ignore_query)
     cassette = open_cassette(resolve_cassette_dir(path), matcher)
     return Engine(
@@ -71,6 +77,7 @@ def open_engine(
         allow_secrets=allow_secrets,
         test_id=test_id,
         record_hint=record_hint,
+        faults=faults,
     )
 
 
@@ -115,6 +122,11 @@ class CassetteSession:
         """What happened to each request so far, in order (a snapshot; see ``.as_dict()``)."""
         return self.engine.journal.entries()
 
+    @property
+    def faults(self) -> int:
+        """How many requests so far had a fault applied (answered or shaped)."""
+        return self.engine.journal.faults
+
     def __repr__(self) -> str:
         s = self.engine.stats
         return (
@@ -145,6 +157,7 @@ class use_cassette:
         test_id: str | None = None,
         record_hint: str | None = None,
         block_network: bool | Iterable[str] = False,
+        faults: FaultsLike = None,
     ) -> None:
         self._path = path
         self._kwargs: dict[str, Any] = dict(
@@ -156,8 +169,10 @@ class use_cassette:
             allow_secrets=tuple(allow_secrets),
             test_id=test_id,
             record_hint=record_hint,
+            faults=faults if faults is None or isinstance(faults, str) else tuple(faults),
         )
         # Validate now, where the user wrote it, rather than at the first request.
+        FaultPicker(self._kwargs["faults"])
         Matcher(self._kwargs["normalizers"])
         resolve_mode(mode)
         if on_miss not in ("respond", "raise"):

@@ -55,6 +55,7 @@ class TestUsage:
     used: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
     outcome: str = "passed"
+    faults: int = 0  # requests that had a fault applied (in-process; the server journals its own)
 
 
 @dataclass
@@ -71,3 +72,4 @@ class Running:
     base_recorded: int = 0
     base_misses: int = 0
     base_messages: int = 0
+    base_faults: int = 0

@@ -14,8 +14,10 @@ __all__ = [
     "CASSETTE_HEADER",
     "ENV_ALL",
     "ENV_CASSETTE",
+    "ENV_FAULTS",
     "ENV_PRUNE",
     "ENV_SERVER",
+    "FAULT_HEADER",
     "MARKER",
     "TEST_HEADER",
     "pytest_addoption",
@@ -27,6 +29,8 @@ ENV_ALL = "LLMREEL_ALL"
 ENV_PRUNE = "LLMREEL_PRUNE"
 ENV_SERVER = "LLMREEL_SERVER"
 ENV_CASSETTE = "LLMREEL_CASSETTE"  # exported during a test in server mode, for subprocesses
+ENV_FAULTS = "LLMREEL_FAULTS"
+FAULT_HEADER = "X-Llmreel-Fault"
 MARKER = "llmreel"
 
 
@@ -72,7 +76,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a running `llmreel serve`: tag each test's requests to it with "
         f"{CASSETTE_HEADER}. Env: ${ENV_SERVER}.",
     )
+    group.addoption(
+        "--llmreel-fault",
+        dest="llmreel_fault",
+        action="append",
+        default=None,
+        metavar="SPEC",
+        help="inject a fault into every test's cassette traffic, repeatable (e.g. "
+        f"'http=500,p=0.1,seed=7'); added to each marker's faults=. Env: ${ENV_FAULTS}.",
+    )
     for name, help_text in (
+        ("llmreel_faults", "fault specs for every test with a cassette (joined with ';')"),
         ("llmreel_mode", "llmreel mode when neither --llmreel-mode nor $LLMREEL_MODE is given"),
         ("llmreel_dir", "llmreel cassette directory, relative to this file"),
         ("llmreel_all", "true: every test gets a cassette"),

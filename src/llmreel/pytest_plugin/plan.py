@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from llmreel.engine import Exhausted, Mode
+from llmreel.engine.faults import parse_faults
 from llmreel.exceptions import ConfigError
 from llmreel.matching import Matcher
 from llmreel.pytest_plugin.naming import cassette_dir_name, module_name
@@ -37,6 +38,7 @@ _MARKER_KWARGS = frozenset(
         "allow_secrets",
         "passthrough_hosts",
         "scope",
+        "faults",
     }
 )
 
@@ -56,6 +58,7 @@ class Plan:
     pace: Any = None
     allow_secrets: tuple[str, ...] = ()
     passthrough_hosts: tuple[str, ...] = ()
+    faults: tuple[str, ...] = ()  # the marker's, then the session's (--llmreel-fault)
 
     @property
     def share_key(self) -> tuple[str, str, Mode, tuple[str, ...]]:
@@ -156,6 +159,11 @@ def plan_for(item: pytest.Item, settings: Settings, rootpath: Path) -> Plan:
         passthrough_hosts=tuple(
             map(str, _as_tuple(kw.get("passthrough_hosts"), "passthrough_hosts"))
         ),
+        faults=(*map(str, _as_tuple(kw.get("faults"), "faults")), *s.faults),
     )
     Matcher(plan.normalizers)  # a bad normalizer fails here, naming itself
+    try:
+        parse_faults(plan.faults)
+    except ConfigError as exc:
+        raise ConfigError(f"@pytest.mark.llmreel(faults=...) of {item.nodeid}: {exc}") from None
     return plan

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from llmreel.engine import Mode
+from llmreel.engine.faults import FaultPicker
 from llmreel.exceptions import ConfigError
 from llmreel.intercept.guard import NetworkGuard
 from llmreel.intercept.patching import ActiveCassette, activate, deactivate
@@ -45,8 +46,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "llmreel(name=None, mode=None, normalizers=(), on_exhausted='error', "
-        "scope='function', ignore_query=(), pace=None, allow_secrets=(), passthrough_hosts=()): "
-        "record/replay this test's LLM API traffic in a cassette.",
+        "scope='function', ignore_query=(), pace=None, allow_secrets=(), passthrough_hosts=(), "
+        "faults=()): record/replay this test's LLM API traffic in a cassette; faults= injects "
+        "failures and latency (e.g. 'http=429,retry-after=1,first=2').",
     )
     try:
         settings = Settings.from_config(config)
@@ -126,6 +128,8 @@ class LlmreelPlugin:
         engine.writer_test_id = item.nodeid
         engine.test_id = item.nodeid if key is None else None
         engine.record_hint = f"`{hint}`"
+        # A test's faults are its own, counted from its first request, also on a shared engine.
+        engine.faults = FaultPicker(plan.faults)
         return engine
 
     @contextlib.contextmanager
@@ -151,7 +155,7 @@ class LlmreelPlugin:
                 allowed.add(urlsplit(server).hostname or "")
             guard = replay_guard(item.nodeid, hint, allowed)
         if server is not None:
-            handle = ServerCassette(server, plan.name, item.nodeid)
+            handle = ServerCassette(server, plan.name, item.nodeid, ";".join(plan.faults))
             run = Running(usage, None, guard, hint)
             tagger = HeaderTagger(server, handle.headers)
             saved_env = {k: os.environ.get(k) for k in handle.env}
@@ -186,6 +190,7 @@ class LlmreelPlugin:
             base_recorded=st.recorded,
             base_misses=st.misses,
             base_messages=len(engine.miss_messages),
+            base_faults=engine.journal.faults,
         )
         entry = ActiveCassette(engine, "respond", frozenset(plan.passthrough_hosts))
         self.running[item.nodeid] = run
@@ -209,6 +214,7 @@ class LlmreelPlugin:
         usage.hits = st.hits - run.base_hits
         usage.recorded = st.recorded - run.base_recorded
         usage.misses = st.misses - run.base_misses
+        usage.faults = engine.journal.faults - run.base_faults
         usage.missed = engine.miss_messages[run.base_messages :]
         usage.used = sorted(st.used)
         usage.written = sorted(st.written)

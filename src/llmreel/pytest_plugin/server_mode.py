@@ -1,7 +1,8 @@
 """Server mode: a test's requests to a running ``llmreel serve`` carry its cassette's name.
 
 With ``--llmreel-server`` the plugin adds ``X-Llmreel-Cassette`` (and the test
-id) to every httpx/httpx2 request sent to that server, and exports
+id, and the test's fault specs as ``X-Llmreel-Fault``) to every httpx/httpx2
+request sent to that server, and exports
 ``LLMREEL_SERVER`` / ``LLMREEL_CASSETTE`` for subprocesses in any language.
 """
 
@@ -14,7 +15,13 @@ from urllib.parse import urlsplit
 import httpx
 import httpx2
 
-from llmreel.pytest_plugin.options import CASSETTE_HEADER, ENV_CASSETTE, ENV_SERVER, TEST_HEADER
+from llmreel.pytest_plugin.options import (
+    CASSETTE_HEADER,
+    ENV_CASSETTE,
+    ENV_SERVER,
+    FAULT_HEADER,
+    TEST_HEADER,
+)
 
 __all__ = ["HeaderTagger", "ServerCassette"]
 
@@ -31,10 +38,14 @@ class ServerCassette:
     base_url: str
     cassette: str
     test_id: str
+    faults: str = ""  # the test's fault specs, sent as X-Llmreel-Fault
 
     @property
     def headers(self) -> dict[str, str]:
-        return {CASSETTE_HEADER: self.cassette, TEST_HEADER: self.test_id}
+        headers = {CASSETTE_HEADER: self.cassette, TEST_HEADER: self.test_id}
+        if self.faults:
+            headers[FAULT_HEADER] = self.faults
+        return headers
 
     @property
     def env(self) -> dict[str, str]:

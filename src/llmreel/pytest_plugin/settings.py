@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from llmreel.engine.faults import parse_faults
 from llmreel.engine.modes import ENV_DIR, ENV_MODE, Mode
 from llmreel.exceptions import ConfigError
-from llmreel.pytest_plugin.options import ENV_ALL, ENV_PRUNE, ENV_SERVER
+from llmreel.pytest_plugin.options import ENV_ALL, ENV_FAULTS, ENV_PRUNE, ENV_SERVER
 from llmreel.store import is_remote
 
 __all__ = ["Settings"]
@@ -40,6 +41,7 @@ class Settings:
     all: bool = False
     prune: bool = False
     server: str | None = None
+    faults: tuple[str, ...] = ()  # for every test with a cassette, besides its marker's
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -87,7 +89,24 @@ class Settings:
                     f"its base URL, e.g. http://127.0.0.1:11434."
                 )
             server = server.strip().rstrip("/")
+        # Fault specs: the repeatable option, else the environment, else the ini file.
+        fault_opt: list[str] | None = config.getoption("llmreel_fault", None)
+        fault_env = os.environ.get(ENV_FAULTS, "").strip()
+        fault_ini = str(config.getini("llmreel_faults") or "").strip()
+        faults: tuple[str, ...] = ()
+        faults_source = "default"
+        if fault_opt:
+            faults, faults_source = tuple(fault_opt), "--llmreel-fault"
+        elif fault_env:
+            faults, faults_source = (fault_env,), f"${ENV_FAULTS}"
+        elif fault_ini:
+            faults, faults_source = (fault_ini,), "ini llmreel_faults"
+        try:
+            parse_faults(faults)
+        except ConfigError as exc:
+            raise ConfigError(f"{faults_source}: {exc}") from None
         return cls(
+            faults=faults,
             mode=mode,
             mode_source=mode_source,
             mode_explicit=mode_source.startswith(("--", "$")),

@@ -25,6 +25,7 @@ def write_summary(
     hits = sum(u.hits for u in usages)
     recorded = sum(u.recorded for u in usages)
     misses = sum(u.misses for u in usages)
+    faults = sum(u.faults for u in usages)
     s = settings
     tr.write_sep("-", "llmreel")
     where = f"server {s.server}" if s.server else "in-process"
@@ -32,7 +33,15 @@ def write_summary(
         f"llmreel: mode {s.mode.value} (from {s.mode_source}), {where}; "
         f"{len({u.nodeid for u in usages})} test(s) with cassettes: {hits} replayed, "
         f"{recorded} recorded, {misses} missed"
+        + (f", {faults} with an injected fault" if faults else "")
     )
+    faulted = [u for u in usages if u.faults]
+    if faulted:
+        tr.write_line("injected faults (as the tests asked):")
+        for u in faulted[:20]:
+            tr.write_line(f"  {u.nodeid}: {u.faults} request(s)")
+        if len(faulted) > 20:
+            tr.write_line(f"  ... and {len(faulted) - 20} more test(s)")
     missed = [u for u in usages if u.misses or u.escapes]
     if missed:
         tr.write_line("missed (replay found no recording):")

@@ -69,6 +69,7 @@ VOLATILE_HEADERS = frozenset(
         "tracestate",
         "x-llmreel-cassette",
         "x-llmreel-test",
+        "x-llmreel-fault",
         "transfer-encoding",
         "keep-alive",
         "idempotency-key",

@@ -51,7 +51,16 @@ __all__ = ["LlmreelApp", "create_app"]
 
 log = logging.getLogger("llmreel.server")
 
-_COUNTERS = ("hits", "misses", "recorded", "errors", "passed_through", "synthesized", "requests")
+_COUNTERS = (
+    "hits",
+    "misses",
+    "recorded",
+    "errors",
+    "passed_through",
+    "synthesized",
+    "requests",
+    "faults",
+)
 
 
 def _version() -> str:
@@ -176,6 +185,7 @@ class LlmreelApp:
                 "upstream": cfg.upstream,
                 "pace": cfg.pace,
                 "normalizers": list(cfg.normalizers),
+                "faults": list(cfg.faults),
                 "cassettes": len(self.registry.states()),
                 "in_flight": sum(s.in_flight for s in self.registry.states()),
             }

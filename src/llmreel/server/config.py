@@ -15,6 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from llmreel.engine import Exhausted, parse_pace
+from llmreel.engine.faults import parse_faults
 from llmreel.engine.modes import Mode
 from llmreel.exceptions import ConfigError
 from llmreel.matching import parse_normalizer
@@ -73,6 +74,8 @@ class ServerConfig:
     # Per-read timeout towards the upstream: a slow model may think a while between tokens.
     upstream_timeout: float = 600.0
     log_format: LogFormat = "text"
+    # Fault specs applied to every cassette's requests (--fault, repeatable).
+    faults: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if is_remote(self.dir):
@@ -86,6 +89,8 @@ class ServerConfig:
         for spec in self.normalizers:
             parse_normalizer(spec)  # fail at start-up, not on the first request
         self.allow_secrets = tuple(self.allow_secrets)
+        self.faults = (self.faults,) if isinstance(self.faults, str) else tuple(self.faults)
+        parse_faults(self.faults)  # a bad spec fails at start-up, naming its bad part
         if self.on_exhausted not in ("error", "repeat"):
             raise ConfigError(
                 f"--on-exhausted {self.on_exhausted!r}: use 'error' (default) or 'repeat'."

@@ -13,6 +13,7 @@ answer, with the raw-ASGI plumbing of :mod:`.exchange`.
 
 from __future__ import annotations
 
+import functools
 import time
 from urllib.parse import parse_qsl
 
@@ -22,6 +23,8 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from llmreel.engine import Decision, Mode
+from llmreel.engine.faults import FAULT_HEADER
+from llmreel.engine.faults.buffered import wants_whole
 from llmreel.exceptions import (
     InvalidCassetteNameError,
     LlmreelError,
@@ -39,6 +42,7 @@ from llmreel.server.exchange import (
     send_error,
     send_whole,
 )
+from llmreel.server.faults import answer_fault, forward_whole
 from llmreel.server.forward import Forwarder
 from llmreel.server.lifecycle import Lifecycle
 from llmreel.server.lists import LIST_PATHS, synthesized_list
@@ -180,14 +184,21 @@ class Proxy:
                 return
         engine = state.engine
         ex.entry = engine.journal.begin(request)
+        # The fault header is llmreel's own: build_request left it out of the request.
+        decide = functools.partial(
+            engine.decide,
+            request,
+            ex.entry,
+            fault=next((v for k, v in headers if k == FAULT_HEADER), None),
+        )
         try:
             if engine.mode in (Mode.RECORD, Mode.LIVE):
                 # No file is read in these modes: deciding inline saves a thread hop on the
                 # path to the first byte.
-                decision: Decision = engine.decide(request, ex.entry)
+                decision: Decision = decide()
             else:
                 # A hit may parse a file and a miss re-lists the directory: off the loop.
-                decision = await anyio.to_thread.run_sync(engine.decide, request, ex.entry)
+                decision = await anyio.to_thread.run_sync(decide)
         except ReplayMissError as miss:
             await send_error(
                 send, ex, 404, f"llmreel {miss}", "llmreel_replay_miss", outcome="miss"
@@ -204,6 +215,14 @@ class Proxy:
             return
         if decision.action == "replay":
             await replay(send, receive, ex, decision, self.lifecycle, self.config.shutdown_grace)
+            return
+        if decision.action == "fault":
+            await answer_fault(send, receive, ex, decision, self.lifecycle)
+            return
+        if wants_whole(decision):
+            await forward_whole(
+                self.forwarder, scope, receive, send, ex, headers, content, state, decision, request
+            )
             return
         await self.forwarder.forward(
             scope, receive, send, ex, headers, content, state, decision.recorder

@@ -1,7 +1,10 @@
 """Replaying a hit: the recorded response, a stream re-emitted event by event.
 
 As fast as possible, or paced at the recorded timing (a paced stream stops as
-soon as the client leaves); a recorded transport failure answers 502/504.
+soon as the client leaves); a recorded transport failure answers 502/504. A
+shaping fault (cut, malformed, stall, ttft, tps, jitter) plays through the same
+:class:`~llmreel.engine.Playback`; a cut ends the response unfinished, so the
+client sees the connection drop.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ async def replay(
             outcome="hit",
         )
         return
-    if resp.stream is None:
+    if resp.stream is None and play.shaper is None:
         await send_whole(send, ex, resp.status, resp.replay_headers(), resp.body_bytes())
         return
     ex.status = resp.status
@@ -65,6 +68,8 @@ async def replay(
                 await anyio.sleep(delay)
             await send({"type": "http.response.body", "body": data, "more_body": True})
             play.sent()
+        if play.broken:
+            return  # a cut fault: returning unfinished makes uvicorn drop the connection
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     if play.fast:
@@ -74,4 +79,6 @@ async def replay(
         reason = await guarded(receive, emit, lifecycle, grace)
         if reason is not None:
             ex.note = reason
-    ex.events = play.events
+    if play.shaper is not None and play.shaper.note:
+        ex.note = f"{ex.note}; {play.shaper.note}" if ex.note else play.shaper.note
+    ex.events = play.events if resp.stream is not None else None

@@ -56,6 +56,7 @@ class CassetteState:
             out["requests"] = self.requests
             out["in_flight"] = self.in_flight
             out["synthesized"] = self.synthesized
+        out["faults"] = self.engine.journal.faults  # requests that had a fault applied
         out["path"] = self.engine.cassette.location
         out["missed"] = missed
         return out
@@ -98,6 +99,7 @@ class Registry:
                 "(or LLMREEL_MODE=record-if-missing in-process)"
             ),
             journal=Journal(name, shared=self.log),
+            faults=cfg.faults,
         )
         return CassetteState(name, engine)
 

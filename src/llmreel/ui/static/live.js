@@ -141,7 +141,7 @@ export async function live(view, state) {
   let count = 0;
   let paused = false;
   const held = [];
-  const problem = (e) => !["hit", "recorded", "live", "synthesized"].includes(e.outcome);
+  const problem = (e) => Boolean(e.fault) || !["hit", "recorded", "live", "synthesized"].includes(e.outcome);
 
   function show(entry) {
     if (onlyProblems.checked && !problem(entry)) return;

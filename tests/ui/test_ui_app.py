@@ -168,7 +168,9 @@ def test_the_command_serves_the_directory(corpus: Path) -> None:
             assert re.search(r"indexed \d+ recording\(s\) in \d+ file\(s\)", text), text
             url = re.search(r"http://127\.0\.0\.1:\d+/", text)
             assert url, text
-            facets = httpx.get(url.group(0) + "api/facets").json()
+            # The socket is bound before this line is printed, so the request waits in the
+            # backlog until uvicorn accepts it; on a loaded machine that can take seconds.
+            facets = httpx.get(url.group(0) + "api/facets", timeout=60).json()
             assert facets["total"] >= 5
         finally:
             proc.terminate()

@@ -3,7 +3,8 @@
 ``llmreel verify`` must name each change a provider makes to its API. This proxy stands
 between verify and the real llama.cpp server and alters every answer in one way, chosen
 by the first path segment of the request (so ``--upstream http://127.0.0.1:PORT/add-field``
-selects it and the rest of the path goes upstream unchanged):
+selects it and the rest of the path goes upstream unchanged; several may be given at
+once, comma-separated: ``/add-field,drop-usage``):
 
 ``same``          forward untouched (proves the proxy itself changes nothing).
 ``add-field``     every JSON chunk and body gains a top-level ``service_tier`` (string), and
@@ -16,6 +17,8 @@ selects it and the rest of the path goes upstream unchanged):
 ``drop-usage``    ``usage`` is removed everywhere (top level, ``message.usage``,
                   ``response.usage``).
 ``error-400``     a 400 in the API's own error shape instead of the answer (upstream not called).
+``leak-key``      every JSON chunk and body gains a ``debug_token`` holding a key-shaped
+                  string (what the secret scanner must refuse to write).
 ``reseed``        the request goes upstream with a different random ``seed`` each time: at a
                   temperature above 0 the words change, the structure does not.
 
@@ -36,7 +39,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-ALTERATIONS = ("same", "add-field", "rename-event", "drop-usage", "error-400", "reseed")
+ALTERATIONS = (
+    "same",
+    "add-field",
+    "rename-event",
+    "drop-usage",
+    "error-400",
+    "reseed",
+    "leak-key",
+)
+# Key-shaped (the secret scanner's Anthropic pattern), assembled so no key sits in the source.
+LEAKED_KEY = "-".join(("sk", "ant", "api03", "Zq7" * 12))
 RENAMES = {
     "content_block_delta": "content_block_chunk",
     "response.output_text.delta": "response.text.delta",
@@ -46,8 +59,14 @@ RENAMES = {
 _HOP = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
 
 
-def alter_doc(doc: Any, alteration: str) -> Any:
-    """One JSON body or event, changed the way ``alteration`` says."""
+def alter_doc(doc: Any, alterations: tuple[str, ...]) -> Any:
+    """One JSON body or event, changed the way ``alterations`` say."""
+    for alteration in alterations:
+        doc = _alter(doc, alteration)
+    return doc
+
+
+def _alter(doc: Any, alteration: str) -> Any:
     if not isinstance(doc, dict):
         return doc
     if alteration == "add-field":
@@ -60,6 +79,8 @@ def alter_doc(doc: Any, alteration: str) -> Any:
         for inner in ("message", "response"):
             if isinstance(doc.get(inner), dict):
                 doc[inner].pop("usage", None)
+    elif alteration == "leak-key":
+        doc["debug_token"] = LEAKED_KEY
     elif alteration == "rename-event":
         for name in ("type", "object"):
             if doc.get(name) in RENAMES:
@@ -67,7 +88,7 @@ def alter_doc(doc: Any, alteration: str) -> Any:
     return doc
 
 
-def _alter_event(block: str, alteration: str) -> str:
+def _alter_event(block: str, alterations: tuple[str, ...]) -> str:
     event: str | None = None
     data: list[str] = []
     other: list[str] = []
@@ -80,8 +101,8 @@ def _alter_event(block: str, alteration: str) -> str:
             other.append(line)
     text = "\n".join(data)
     if text.startswith("{"):
-        text = json.dumps(alter_doc(json.loads(text), alteration), separators=(",", ":"))
-    if event is not None and alteration == "rename-event":
+        text = json.dumps(alter_doc(json.loads(text), alterations), separators=(",", ":"))
+    if event is not None and "rename-event" in alterations:
         event = RENAMES.get(event, event)
     lines = [*other]
     if event is not None:
@@ -121,14 +142,15 @@ class DriftingProxy:
         )
 
     async def handle(self, request: Request) -> Response:
-        alteration = request.path_params["alteration"]
+        alterations = tuple(request.path_params["alteration"].split(","))
         path = "/" + request.path_params["path"]
-        if alteration not in ALTERATIONS:
-            return JSONResponse({"error": f"unknown alteration {alteration}"}, status_code=404)
-        if alteration == "error-400":
+        unknown = set(alterations) - set(ALTERATIONS)
+        if unknown:
+            return JSONResponse({"error": f"unknown alteration(s) {unknown}"}, status_code=404)
+        if "error-400" in alterations:
             return _error(path)
         body = await request.body()
-        if alteration == "reseed" and body:
+        if "reseed" in alterations and body:
             doc = json.loads(body)
             seed = random.randrange(1, 2**31)
             self.seeds.append(seed)
@@ -150,19 +172,19 @@ class DriftingProxy:
         media = upstream.headers.get("content-type", "")
         if "text/event-stream" in media:
             return StreamingResponse(
-                self._events(upstream, client, alteration),
+                self._events(upstream, client, alterations),
                 status_code=upstream.status_code,
                 headers=out_headers,
             )
         data = await upstream.aread()
         await upstream.aclose()
         await client.aclose()
-        if "json" in media and alteration != "same":
-            data = json.dumps(alter_doc(json.loads(data), alteration)).encode()
+        if "json" in media and alterations != ("same",):
+            data = json.dumps(alter_doc(json.loads(data), alterations)).encode()
         return Response(data, status_code=upstream.status_code, headers=out_headers)
 
     async def _events(
-        self, upstream: httpx.Response, client: httpx.AsyncClient, alteration: str
+        self, upstream: httpx.Response, client: httpx.AsyncClient, alterations: tuple[str, ...]
     ) -> AsyncIterator[bytes]:
         buffer = ""
         try:
@@ -170,12 +192,12 @@ class DriftingProxy:
                 buffer += text.replace("\r\n", "\n")
                 while "\n\n" in buffer:
                     block, buffer = buffer.split("\n\n", 1)
-                    if alteration == "same":
+                    if alterations == ("same",):
                         yield (block + "\n\n").encode()
                     elif block.strip():
-                        yield _alter_event(block, alteration).encode()
+                        yield _alter_event(block, alterations).encode()
             if buffer.strip():
-                yield _alter_event(buffer, alteration).encode()
+                yield _alter_event(buffer, alterations).encode()
         finally:
             await upstream.aclose()
             await client.aclose()

@@ -109,8 +109,8 @@ def compare_schemas(recorded: Schema, live: Schema, *, skip: tuple[str, ...] = (
 
 def _sequence_drift(recorded: ResponseShape, live: ResponseShape) -> list[Drift]:
     rec_set, live_set = set(recorded.sequence), set(live.sequence)
-    new = [t for t in live.sequence if t not in rec_set]
-    gone = [t for t in recorded.sequence if t not in live_set]
+    new = [t for t in dict.fromkeys(live.sequence) if t not in rec_set]
+    gone = [t for t in dict.fromkeys(recorded.sequence) if t not in live_set]
     out: list[Drift] = []
     if len(new) == 1 and len(gone) == 1:
         out.append(

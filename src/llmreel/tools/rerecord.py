@@ -19,8 +19,8 @@ from pathlib import Path
 
 from llmreel.formats.age import recorded_time
 from llmreel.tools.resend import Sender
-from llmreel.tools.rewrite import InPlaceWriter
-from llmreel.tools.verify import Checked, Target, check, targets, write_back
+from llmreel.tools.rewrite import InPlaceWriter, read_only_reason
+from llmreel.tools.verify import Checked, Target, check, checked_for, targets, write_back
 
 __all__ = ["Selection", "rerecord", "select"]
 
@@ -74,9 +74,14 @@ def rerecord(
     writer = InPlaceWriter(allow_secrets)
     try:
         for i, target in enumerate(chosen, 1):
-            if dry_run:
-                result = Checked(target.name, target.format, outcome="skipped")
-                result.notes.append("dry run: not sent")
+            reason = read_only_reason(target.inter)
+            if reason is not None or dry_run:
+                # Nothing is sent that could not be written: a live call may cost money.
+                result = checked_for(target)
+                result.outcome = "skipped"
+                result.not_written = reason
+                if reason is None:
+                    result.notes.append("dry run: not sent")
             else:
                 result, live = check(sender, target)
                 if live is not None:

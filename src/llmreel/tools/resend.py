@@ -161,7 +161,12 @@ class Sender:
             out.method, out.url, headers=out.headers, content=out.content or None
         )
         try:
-            response = self._client.send(built, stream=True)
+            try:
+                response = self._client.send(built, stream=True)
+            except httpx.RemoteProtocolError:
+                # A pooled keep-alive connection the upstream had closed meanwhile: nothing
+                # was received and the body is in memory, so sending it once more is safe.
+                response = self._client.send(built, stream=True)
         except httpx.HTTPError as exc:
             raise UpstreamError(
                 f"could not reach the upstream for {out.method} {out.url} "

@@ -33,6 +33,7 @@ __all__ = [
     "VerifyReport",
     "answer_text",
     "check",
+    "checked_for",
     "group_drifts",
     "sample_targets",
     "targets",
@@ -139,7 +140,8 @@ def answer_text(inter: Interaction) -> str:
     return f"{s.text}\x00{s.reasoning}\x00{calls}\x00{'|'.join(s.extra)}"
 
 
-def _base(target: Target) -> Checked:
+def checked_for(target: Target) -> Checked:
+    """A :class:`Checked` naming ``target`` (nothing found yet)."""
     req, resp = target.inter.request, target.inter.response
     return Checked(
         target.name,
@@ -153,7 +155,7 @@ def _base(target: Target) -> Checked:
 
 def check(sender: Sender, target: Target) -> tuple[Checked, Response | None]:
     """Send one recording again and compare; never raises for what one recording does."""
-    out = _base(target)
+    out = checked_for(target)
     old = target.inter
     if old.response.status == 0:
         out.outcome = "skipped"

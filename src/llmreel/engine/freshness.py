@@ -105,12 +105,15 @@ def parse_duration(value: str | _dt.timedelta, *, source: str = "duration") -> _
 
 
 def format_duration(delta: _dt.timedelta) -> str:
-    """A duration the way :func:`parse_duration` reads it back (``90d``, ``12h``, ``1w2d``)."""
+    """A duration the way :func:`parse_duration` reads it back (``90d``, ``12h``, ``2d3h``)."""
     total = int(delta.total_seconds())
     if total == 0:
         return "0s"
+    for unit, size in (("w", 604800), ("d", 86400)):
+        if total % size == 0:
+            return f"{total // size}{unit}"
     parts = []
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         n, total = divmod(total, size)
         if n:
             parts.append(f"{n}{unit}")

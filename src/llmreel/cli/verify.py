@@ -102,6 +102,8 @@ def _print_checked(c: Checked, *, show_text: bool) -> None:
     console.print(f"[{style}]{state:<7}[/{style}] {escape(c.name)}  [dim]{escape(where)}[/dim]")
     for d in c.drifts:
         console.print(f"         {escape(d.text)}")
+    if show_text and c.written and not c.drifts:
+        console.print("         structure unchanged")
     if show_text and c.text_changed is not None:
         console.print(f"         text {'changed' if c.text_changed else 'unchanged'}")
     if c.error:
@@ -296,8 +298,6 @@ def rerecord_command(
     else:
         for r in results:
             _print_checked(r, show_text=not dry_run)
-            if r.written and not r.drifts:
-                out().print("         structure unchanged")
         _notes(results)
         out().print(
             f"{len(chosen)} of {looked_at} recording(s) chosen; "

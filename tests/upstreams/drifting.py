@@ -22,8 +22,9 @@ once, comma-separated: ``/add-field,drop-usage``):
 ``reseed``        the request goes upstream with a different random ``seed`` each time: at a
                   temperature above 0 the words change, the structure does not.
 
-Streams are re-framed event by event as they arrive from the upstream, so the client sees
-the upstream's real timing; nothing is buffered.
+Streams (SSE, and Ollama's NDJSON) are re-framed event by event as they arrive from the
+upstream, so the client sees the upstream's real timing; nothing is buffered. Any
+upstream works: tests put it in front of llama.cpp, the fault upstream and the fake Ollama.
 """
 
 from __future__ import annotations
@@ -170,9 +171,10 @@ class DriftingProxy:
             if k.lower() not in _HOP and k.lower() != "content-encoding"
         }
         media = upstream.headers.get("content-type", "")
-        if "text/event-stream" in media:
+        if "text/event-stream" in media or "ndjson" in media:
+            framing = self._events if "text/event-stream" in media else self._lines
             return StreamingResponse(
-                self._events(upstream, client, alterations),
+                framing(upstream, client, alterations),
                 status_code=upstream.status_code,
                 headers=out_headers,
             )
@@ -182,6 +184,19 @@ class DriftingProxy:
         if "json" in media and alterations != ("same",):
             data = json.dumps(alter_doc(json.loads(data), alterations)).encode()
         return Response(data, status_code=upstream.status_code, headers=out_headers)
+
+    async def _lines(
+        self, upstream: httpx.Response, client: httpx.AsyncClient, alterations: tuple[str, ...]
+    ) -> AsyncIterator[bytes]:
+        """NDJSON (Ollama): one JSON document per line, each altered as it arrives."""
+        try:
+            async for line in upstream.aiter_lines():
+                if line.strip():
+                    doc = alter_doc(json.loads(line), alterations)
+                    yield (json.dumps(doc, separators=(",", ":")) + "\n").encode()
+        finally:
+            await upstream.aclose()
+            await client.aclose()
 
     async def _events(
         self, upstream: httpx.Response, client: httpx.AsyncClient, alterations: tuple[str, ...]

@@ -170,7 +170,10 @@ def check(sender: Sender, target: Target) -> tuple[Checked, Response | None]:
         out.error = str(exc)
         return out, None
     if not live.complete:
-        out.notes.append(f"the live answer was cut: {live.error}")
+        # A cut answer says nothing about the API: its missing tail is not drift.
+        out.outcome = "error"
+        out.error = f"the live answer was cut: {live.error}"
+        return out, live
     out.drifts = compare(shape_of(old.response), shape_of(live))
     out.outcome = "drift" if out.drifts else "clean"
     fresh = Interaction(request=old.request, response=live)

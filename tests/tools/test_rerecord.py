@@ -23,6 +23,7 @@ import llmreel
 from llmreel.cli import app
 from llmreel.formats import load_file
 from llmreel.formats.age import parse_time
+from llmreel.model.interaction import Interaction
 from upstreams.faulty import FaultyUpstream
 from upstreams.llamacpp import LlamaCppServer
 from upstreams.serving import free_port
@@ -42,6 +43,16 @@ def digests(path: Path) -> dict[str, str]:
         for p in sorted(path.rglob("*"))
         if p.is_file()
     }
+
+
+def streamed_text(inter: Interaction) -> str:
+    """The words of an OpenAI chat stream."""
+    out = []
+    for e in inter.response.events:
+        if e.data and e.data.startswith("{"):
+            for choice in json.loads(e.data)["choices"]:
+                out.append(choice["delta"].get("content") or "")
+    return "".join(out)
 
 
 def age_file(path: Path, days: int) -> None:
@@ -174,3 +185,35 @@ def test_llama_stack_files_are_read_only_and_never_sent(shared_dir: Path, tmp_pa
         assert r["outcome"] == "skipped" and r["error"] is None
         assert "llama-stack recordings are read-only" in r["not_written"]
     assert digests(dst) == before
+
+
+def test_an_imported_llama_stack_recording_is_re_recorded_and_exports_the_new_answer(
+    shared_dir: Path, tmp_path: Path, faulty: FaultyUpstream
+) -> None:
+    src = shared_dir / "conformance" / "llama-stack" / "v0.2" / "3ca695048bee.json"
+    (tmp_path / "ls").mkdir()
+    (tmp_path / "ls" / src.name).write_bytes(src.read_bytes())
+    imported = tmp_path / "imported"
+    assert (
+        runner.invoke(app, ["import", str(tmp_path / "ls"), "--to", str(imported)]).exit_code == 0
+    )
+    [file] = [p for p in imported.rglob("*.json") if ".llmreel" not in p.parts]
+    old = load_file(file)
+
+    code, stdout, _ = run(imported, "-u", faulty.base_url, "--all", "--json")
+    assert code == 0, stdout
+    new = load_file(file)
+    assert (new.key, new.position, new.request) == (old.key, old.position, old.request)
+    assert new.meta["llama_stack"]["request"] == old.meta["llama_stack"]["request"]
+    assert "response" not in new.meta["llama_stack"]  # the old answer's flags are gone
+
+    out = tmp_path / "exported"
+    result = runner.invoke(
+        app, ["export", str(imported), "--to", str(out), "--format", "llama-stack-v0.2"]
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [exported] = out.rglob("*.json")
+    again = load_file(exported)  # llama-stack's format, read back by llmreel's reader
+    assert again.source == "llama-stack"
+    assert streamed_text(again) == streamed_text(new)  # the new answer, not the old one
+    assert streamed_text(new) and streamed_text(new) != streamed_text(old)

@@ -9,8 +9,8 @@ over the old file (temporary file + rename): the old file stays whole until the
 new one replaces it, and stays as it was when anything fails.
 
 What the request was is kept from the old file: its key, sequence position,
-test id, normalizers and metadata, so the file name and the replay order do
-not change. Only llmreel's own files are written: llama-stack recordings and
+test id, normalizers and metadata (less what an import from llama-stack kept of
+the old answer), so the file name and the replay order do not change. Only llmreel's own files are written: llama-stack recordings and
 vcrpy cassettes are read-only here (see :func:`read_only_reason`).
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from llmreel.engine import Engine, Mode
 from llmreel.exceptions import ConfigError
 from llmreel.formats import native
+from llmreel.formats.llama_stack.export import PROVENANCE_KEY
 from llmreel.matching import Matcher
 from llmreel.model.interaction import Interaction, Response
 from llmreel.store import Cassette
@@ -81,7 +82,14 @@ class InPlaceWriter:
         new.position = old.position
         new.test_id = old.test_id
         new.normalizers = old.normalizers
-        new.meta = old.meta
+        new.meta = dict(old.meta)
+        prov = new.meta.get(PROVENANCE_KEY)
+        if isinstance(prov, dict):
+            # Imported from llama-stack: what it recorded of the *old* answer (its flags and
+            # SDK type names) no longer describes this one; export infers them afresh.
+            new.meta[PROVENANCE_KEY] = {
+                k: v for k, v in prov.items() if k not in ("response", "types")
+            }
         new.any_body = old.any_body
         new.path = str(path)
         write_atomically(path.parent, path.name, native.dumps(new), overwrite=True)

@@ -21,8 +21,9 @@ Precedence, for every setting: command line > environment variable > ini /
 ``[tool.pytest.ini_options]`` > built-in default. A marker's ``mode=`` (and
 ``max_age=``, ``on_stale=``) sits between the environment and the ini file: it
 beats the project-wide ini value, but an explicit ``--llmreel-mode`` or
-``$LLMREEL_MODE`` wins over every marker, so ``LLMREEL_MODE=replay`` in CI guarantees that no test reaches the network and
-``--llmreel-mode=record`` re-records everything. A relative ``--llmreel-dir`` is
+``$LLMREEL_MODE`` wins over every marker, so ``LLMREEL_MODE=replay`` in CI
+guarantees that no test reaches the network and ``--llmreel-mode=record``
+re-records everything. A relative ``--llmreel-dir`` is
 taken from the directory pytest was started in, ``$LLMREEL_DIR`` from the
 current directory, ``llmreel_dir`` from the ini file's directory.
 

@@ -10,8 +10,9 @@ new one replaces it, and stays as it was when anything fails.
 
 What the request was is kept from the old file: its key, sequence position,
 test id, normalizers and metadata (less what an import from llama-stack kept of
-the old answer), so the file name and the replay order do not change. Only llmreel's own files are written: llama-stack recordings and
-vcrpy cassettes are read-only here (see :func:`read_only_reason`).
+the old answer), so the file name and the replay order do not change. Only
+llmreel's own files are written: llama-stack recordings and vcrpy cassettes are
+read-only here (see :func:`read_only_reason`).
 """
 
 from __future__ import annotations

@@ -210,3 +210,19 @@ def test_the_seed_against_a_tool_calling_answer_names_only_the_tool_calls(
     assert texts(Path(copy), ls(CHAT_STREAM_V02)) == [
         "events: `choices[].delta.tool_calls` was null, now also array"
     ]
+
+
+def test_ollama_counts_are_its_usage_and_are_named_once(tmp_path: Path) -> None:
+    src = ls(OLLAMA_NDJSON)
+
+    def change(doc: dict[str, Any]) -> None:
+        for item in doc["response"]["body"]:
+            item["__data__"].pop("eval_count", None)
+            item["__data__"].pop("prompt_eval_count", None)
+            item["__data__"]["done_reason"] = item["__data__"]["done_reason"] and "evicted"
+
+    found = texts(src, edit(src, tmp_path / src.name, change))
+    assert found == [
+        "`usage` missing",
+        'events: `done_reason` has a value never seen before: "evicted" (recorded: "stop")',
+    ]

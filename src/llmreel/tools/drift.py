@@ -28,6 +28,17 @@ from llmreel.tools.shape import ResponseShape, Schema
 
 __all__ = ["Drift", "compare", "compare_schemas"]
 
+# Where each API reports token usage (OpenAI, Anthropic's message_start, Responses, Gemini,
+# Ollama): when usage as a whole comes or goes, these are not named field by field.
+_USAGE_PATHS = (
+    "usage",
+    "message.usage",
+    "response.usage",
+    "usageMetadata",
+    "eval_count",
+    "prompt_eval_count",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Drift:
@@ -180,12 +191,9 @@ def compare(recorded: ResponseShape, live: ResponseShape) -> list[Drift]:
             Drift("content type", f"content type {recorded.media_type} -> {live.media_type}")
         )
     skip: tuple[str, ...] = ()
-    if recorded.usage and not live.usage:
-        out.append(Drift("usage", "`usage` missing"))
-        skip = ("usage", "usageMetadata", "response.usage", "message.usage")
-    elif live.usage and not recorded.usage:
-        out.append(Drift("usage", "`usage` now sent"))
-        skip = ("usage", "usageMetadata", "response.usage", "message.usage")
+    if recorded.usage != live.usage:
+        out.append(Drift("usage", "`usage` missing" if recorded.usage else "`usage` now sent"))
+        skip = _USAGE_PATHS  # said once, not again field by field
     if recorded.stream is None:
         if recorded.body_kind != live.body_kind:
             out.append(Drift("body", f"body: {recorded.body_kind} -> {live.body_kind}"))

@@ -53,6 +53,7 @@ class Target:
     path: Path
     format: str
     inter: Interaction
+    shared: bool = False  # the file holds other interactions too (a vcrpy cassette)
 
 
 @dataclass(slots=True)
@@ -112,7 +113,7 @@ def targets(paths: Iterable[Path]) -> tuple[list[Target], list[Checked]]:
         many = len(item.interactions) > 1
         for i, inter in enumerate(item.interactions):
             name = f"{item.rel}#{i}" if many else item.rel
-            found.append(Target(name, item.path, item.format, inter))
+            found.append(Target(name, item.path, item.format, inter, shared=many))
     return found, unreadable
 
 
@@ -187,7 +188,7 @@ def write_back(
     """Put ``live`` in ``target``'s file, or say in ``checked.not_written`` why not."""
     old = target.inter
     reason = read_only_reason(old)
-    if reason is None and target.name.count("#"):
+    if reason is None and target.shared:
         reason = "the file holds several interactions"
     if reason is None and not live.complete:
         reason = f"the live answer was cut ({live.error})"

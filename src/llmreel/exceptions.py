@@ -20,6 +20,8 @@ __all__ = [
     "ReplayMissError",
     "SecretLeakError",
     "SequenceExhaustedError",
+    "StaleRecordingError",
+    "StaleRecordingWarning",
     "StoreUnavailableError",
     "UnsupportedRecordingError",
     "UpstreamError",
@@ -90,6 +92,14 @@ class ReplayMissError(LlmreelError):
 
 class SequenceExhaustedError(ReplayMissError):
     """A request was sent more often than it was recorded."""
+
+
+class StaleRecordingError(ReplayMissError):
+    """A recording is older than ``max_age`` and ``on_stale='fail'``: it was not replayed."""
+
+
+class StaleRecordingWarning(UserWarning):
+    """Recordings older than ``max_age`` were replayed (``on_stale='warn'``)."""
 
 
 class NetworkBlockedError(LlmreelError, ConnectionError):

@@ -17,6 +17,9 @@ from rich.table import Table
 from llmreel.cli.app import app
 from llmreel.cli.locations import read_location
 from llmreel.cli.output import JsonOpt, ProgressOpt, dumps, err, fail, human_size, out, progress_bar
+from llmreel.engine.freshness import parse_duration
+from llmreel.exceptions import ConfigError
+from llmreel.formats.age import recorded_time
 from llmreel.matching import Matcher
 from llmreel.model.interaction import Interaction
 from llmreel.tools.catalog import Loaded, find_files, load, load_many
@@ -80,6 +83,14 @@ def ls_command(
     test: Annotated[
         str | None, typer.Option("--test", help="Only test ids containing this.")
     ] = None,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            help="Only recordings older than this (90d, 12h, 2w); llama-stack and vcrpy "
+            "files by the answer's 'created' time, else the file's date.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     progress: ProgressOpt = False,
 ) -> None:
@@ -91,6 +102,10 @@ def ls_command(
     """
     if not directory.exists():
         fail(f"{directory} does not exist; give a cassette directory (e.g. tests/cassettes).")
+    try:
+        max_age = parse_duration(older_than, source="--older-than") if older_than else None
+    except ConfigError as exc:
+        fail(str(exc))
     started = time.perf_counter()
     files = find_files([directory], include_yaml=True)
     rows: list[dict[str, Any]] = []
@@ -101,7 +116,7 @@ def ls_command(
             advance(1)
             if item.error is not None:
                 unreadable += 1
-                if endpoint or model or grep or test:
+                if endpoint or model or grep or test or max_age is not None:
                     continue
                 rows.append(_row(item, None, 0))
                 continue
@@ -115,6 +130,10 @@ def ls_command(
                     continue
                 if needle and needle not in prompt_text(req.body).lower():
                     continue
+                if max_age is not None:
+                    when = recorded_time(inter)
+                    if when is None or when.age() <= max_age:
+                        continue
                 rows.append(_row(item, inter, i))
     elapsed = time.perf_counter() - started
     if as_json:

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from llmreel.cli.app import app
 from llmreel.engine.faults import GRAMMAR
+from llmreel.engine.freshness import ENV_MAX_AGE, ENV_ON_STALE, Freshness
 from llmreel.engine.modes import ENV_DIR, ENV_MODE
 from llmreel.exceptions import ConfigError
 from llmreel.server.config import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT, ServerConfig
@@ -142,6 +143,23 @@ def serve_command(
             "'timeout', 'cut=10', 'stall=10:2.5', 'ttft=2,tps=20' (grammar below).",
         ),
     ] = None,
+    max_age: Annotated[
+        str | None,
+        typer.Option(
+            "--max-age",
+            envvar=ENV_MAX_AGE,
+            help="Recordings older than this (90d, 12h, 2w) are stale: see --on-stale.",
+        ),
+    ] = None,
+    on_stale: Annotated[
+        str | None,
+        typer.Option(
+            "--on-stale",
+            envvar=ENV_ON_STALE,
+            help="Replaying a stale recording: warn (log it), fail (answer 404 saying so) or "
+            "record (re-record it, in record-if-missing mode).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     log_format: Annotated[str, typer.Option(help="'text' (logfmt) or 'json' lines.")] = "text",
 ) -> None:
@@ -163,6 +181,7 @@ def serve_command(
             shutdown_grace=shutdown_grace,
             log_format=log_format,
             faults=tuple(fault or ()),
+            freshness=Freshness.build(max_age, on_stale, source="--max-age"),
         )
         sock = bind_socket(host, port)
     except ConfigError as exc:

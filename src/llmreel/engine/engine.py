@@ -9,6 +9,7 @@ the request upstream while feeding every chunk to a :class:`Recorder`.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -18,13 +19,19 @@ from typing import Any, Literal
 
 from llmreel.engine.faults.schedule import AppliedFault, FaultPicker
 from llmreel.engine.faults.spec import FaultsLike
+from llmreel.engine.freshness import Freshness, Staleness, stale_error
 from llmreel.engine.journal import Journal, PendingEntry
 from llmreel.engine.misses import explain_miss
 from llmreel.engine.modes import Mode
 from llmreel.engine.pacing import parse_pace
 from llmreel.engine.recorder import Recorder
 from llmreel.engine.stats import Stats
-from llmreel.exceptions import ConfigError, ReplayMissError, SecretLeakError
+from llmreel.exceptions import (
+    ConfigError,
+    ReplayMissError,
+    SecretLeakError,
+    StaleRecordingError,
+)
 from llmreel.matching import Matcher
 from llmreel.model.interaction import Interaction, Request, Response
 from llmreel.redaction import SecretScanner, redact_headers, redact_query, redact_url
@@ -34,6 +41,8 @@ from llmreel.store.cassette import StaleEntryError
 __all__ = ["Decision", "Engine", "Exhausted"]
 
 Exhausted = Literal["error", "repeat"]
+
+log = logging.getLogger("llmreel")
 
 
 @dataclass(slots=True)
@@ -69,6 +78,7 @@ class Engine:
         record_hint: str | None = None,
         journal: Journal | None = None,
         faults: FaultsLike = None,
+        freshness: Freshness | None = None,
     ) -> None:
         self.cassette = cassette
         self.mode = Mode.parse(mode)
@@ -85,6 +95,9 @@ class Engine:
         self.stats = Stats()
         self.journal = journal if journal is not None else Journal(str(cassette.root))
         self.faults = FaultPicker(faults)
+        self.freshness = freshness
+        self.stale_hint: str | None = None  # how to re-record a stale one (pytest: its command)
+        self._stale_seen: set[str] = set()
         self._counters: Counter[str] = Counter()
         # Positions this engine wrote, per key: while recording what is missing, an answer
         # already given to one call of this run is never replayed to another one.
@@ -204,6 +217,11 @@ class Engine:
             with self._lock:
                 self._counters[key] -= 1
             return self._decide(request, journal_entry)
+        if self.freshness is not None:
+            stale = self.freshness.check(inter)
+            if stale is not None and self._stale(stale, inter, request, key):
+                # Same position, overwritten: the file keeps its name and place in the sequence.
+                return self._record(request, key, entry.pos, overwrite=True)
         with self._lock:
             self.stats.hits += 1
             self.stats.used.add(entry.name)
@@ -222,6 +240,33 @@ class Engine:
                 self.stats.errors += 1
             raise SecretLeakError(found.where, found.kind, self.cassette.location)
         return Decision("record", recorder=Recorder(self, request, key, n, overwrite=overwrite))
+
+    # ------------------------------------------------------------------ freshness
+
+    def _stale(self, stale: Staleness, inter: Interaction, request: Request, key: str) -> bool:
+        """Act on a stale recording: True to re-record it; raises for ``on_stale='fail'``."""
+        assert self.freshness is not None
+        action, why = self.freshness.action(inter, self.mode.value)
+        if action == "fail":
+            with self._lock:
+                self.stats.misses += 1
+                self._counters[key] -= 1  # nothing was consumed, as for a miss
+            error = self.stale_error(stale, request, key)
+            with self._lock:
+                self.stats.missed.append(str(error).splitlines()[0])
+            raise error
+        if action == "record":
+            return True
+        with self._lock:
+            if stale.file in self._stale_seen:
+                return False
+            self._stale_seen.add(stale.file)
+            self.stats.stale.append(stale.describe() + why)
+        log.warning("llmreel: stale recording replayed: %s%s", stale.describe(), why)
+        return False
+
+    def stale_error(self, stale: Staleness, request: Request, key: str) -> StaleRecordingError:
+        return stale_error(stale, request, key, self.cassette.location, self.stale_hint)
 
     # ------------------------------------------------------------------ misses
 

@@ -17,6 +17,7 @@ class Stats:
     used: set[str] = field(default_factory=set)  # files replayed
     written: set[str] = field(default_factory=set)  # files written
     missed: list[str] = field(default_factory=list)  # one line per miss
+    stale: list[str] = field(default_factory=list)  # stale recordings replayed (on_stale=warn)
 
     def as_dict(self) -> dict[str, int]:
         return {

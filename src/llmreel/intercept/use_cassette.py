@@ -5,15 +5,18 @@ sync and async functions. Mode and directory may come from the environment
 (``LLMREEL_MODE``, ``LLMREEL_DIR``) so the same test code records locally and
 replays in CI. ``block_network=True`` (replay mode only) also makes any
 connection that goes around the interceptors fail, naming what escaped (see
-:mod:`llmreel.intercept.guard`).
+:mod:`llmreel.intercept.guard`). ``max_age``/``on_stale`` say what to do with
+recordings too old to prove much (see :mod:`llmreel.engine.freshness`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import functools
 import inspect
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +24,9 @@ from typing import Any, TypeVar
 
 from llmreel.engine import Engine, Exhausted, JournalEntry, Stats
 from llmreel.engine.faults import FaultPicker, FaultsLike
+from llmreel.engine.freshness import Freshness
 from llmreel.engine.modes import ENV_DIR, Mode, resolve_mode
+from llmreel.exceptions import StaleRecordingWarning
 from llmreel.intercept.guard import DEFAULT_ALLOW
 from llmreel.intercept.guard import block_network as _block_network
 from llmreel.intercept.httpx_transports import OnMiss
@@ -61,12 +66,18 @@ def open_engine(
     test_id: str | None = None,
     record_hint: str | None = None,
     faults: FaultsLike = None,
+    max_age: str | _dt.timedelta | None = None,
+    on_stale: str | None = None,
 ) -> Engine:
     """An engine on the cassette at ``path``, for adapters and users who wire their own.
 
     ``faults`` injects failures and latency (see docs/testing-failure-paths.md), e.g.
-    ``"http=429,retry-after=1,first=2"``.
+    ``"http=429,retry-after=1,first=2"``. ``max_age`` (``"90d"``, ``"12h"``, a timedelta;
+    else ``$LLMREEL_MAX_AGE``) makes older recordings stale, and ``on_stale`` (``warn``,
+    ``fail``, ``record``; else ``$LLMREEL_ON_STALE``, else ``warn``) says what replaying
+    one does (see :mod:`llmreel.engine.freshness`).
     """
+    freshness = Freshness.build(max_age, on_stale)
     matcher = Matcher(normalizers, ignore_query=ignore_query)
     cassette = open_cassette(resolve_cassette_dir(path), matcher)
     return Engine(
@@ -78,6 +89,7 @@ def open_engine(
         test_id=test_id,
         record_hint=record_hint,
         faults=faults,
+        freshness=freshness,
     )
 
 
@@ -116,6 +128,11 @@ class CassetteSession:
     @property
     def misses(self) -> list[str]:
         return list(self.engine.stats.missed)
+
+    @property
+    def stale(self) -> list[str]:
+        """The recordings replayed although older than ``max_age`` (one line each)."""
+        return list(self.engine.stats.stale)
 
     @property
     def journal(self) -> list[JournalEntry]:
@@ -158,6 +175,8 @@ class use_cassette:
         record_hint: str | None = None,
         block_network: bool | Iterable[str] = False,
         faults: FaultsLike = None,
+        max_age: str | _dt.timedelta | None = None,
+        on_stale: str | None = None,
     ) -> None:
         self._path = path
         self._kwargs: dict[str, Any] = dict(
@@ -170,11 +189,14 @@ class use_cassette:
             test_id=test_id,
             record_hint=record_hint,
             faults=faults if faults is None or isinstance(faults, str) else tuple(faults),
+            max_age=max_age,
+            on_stale=on_stale,
         )
         # Validate now, where the user wrote it, rather than at the first request.
         FaultPicker(self._kwargs["faults"])
         Matcher(self._kwargs["normalizers"])
         resolve_mode(mode)
+        Freshness.build(max_age, on_stale)
         if on_miss not in ("respond", "raise"):
             from llmreel.exceptions import ConfigError
 
@@ -222,6 +244,9 @@ class use_cassette:
         stack.close()
         entry.engine.journal.finish_pending()
         entry.engine.cassette.close()
+        # Said here, where the user's code runs, not inside an HTTP call it would break.
+        for note in entry.engine.stats.stale:
+            warnings.warn(f"llmreel: stale recording replayed: {note}", StaleRecordingWarning, 2)
 
     async def __aenter__(self) -> CassetteSession:
         return self.__enter__()

@@ -13,13 +13,17 @@ Settings (all in the "llmreel" option group), as option / env var / ini key::
     --llmreel-all     LLMREEL_ALL     llmreel_all     every test gets a cassette, marker or not
     --llmreel-prune   LLMREEL_PRUNE   llmreel_prune   delete recordings passing tests did not use
     --llmreel-server  LLMREEL_SERVER  llmreel_server  tag requests for a running ``llmreel serve``
+    --llmreel-max-age LLMREEL_MAX_AGE llmreel_max_age recordings older than this (90d) are stale
+    --llmreel-on-stale LLMREEL_ON_STALE llmreel_on_stale  warn (default), fail, or record (in
+                                                      record-if-missing) when one is replayed
 
 Precedence, for every setting: command line > environment variable > ini /
-``[tool.pytest.ini_options]`` > built-in default. A marker's ``mode=`` sits
-between the environment and the ini file: it beats the project-wide ini value,
-but an explicit ``--llmreel-mode`` or ``$LLMREEL_MODE`` wins over every marker,
-so ``LLMREEL_MODE=replay`` in CI guarantees that no test reaches the network and
-``--llmreel-mode=record`` re-records everything. A relative ``--llmreel-dir`` is
+``[tool.pytest.ini_options]`` > built-in default. A marker's ``mode=`` (and
+``max_age=``, ``on_stale=``) sits between the environment and the ini file: it
+beats the project-wide ini value, but an explicit ``--llmreel-mode`` or
+``$LLMREEL_MODE`` wins over every marker, so ``LLMREEL_MODE=replay`` in CI
+guarantees that no test reaches the network and ``--llmreel-mode=record``
+re-records everything. A relative ``--llmreel-dir`` is
 taken from the directory pytest was started in, ``$LLMREEL_DIR`` from the
 current directory, ``llmreel_dir`` from the ini file's directory.
 

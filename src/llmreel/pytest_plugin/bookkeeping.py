@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmreel.engine import Engine
-from llmreel.exceptions import ReplayMissError
+from llmreel.engine.freshness import Staleness
+from llmreel.exceptions import ReplayMissError, StaleRecordingError
 from llmreel.intercept.guard import NetworkGuard
 from llmreel.model.interaction import Interaction
 
@@ -32,6 +33,12 @@ class TestEngine(Engine):
 
     def explain_miss(self, request: Any, key: str, n: int, count: int) -> ReplayMissError:
         error = super().explain_miss(request, key, n, count)
+        with self._lock:
+            self.miss_messages.append(str(error))
+        return error
+
+    def stale_error(self, stale: Staleness, request: Any, key: str) -> StaleRecordingError:
+        error = super().stale_error(stale, request, key)
         with self._lock:
             self.miss_messages.append(str(error))
         return error

@@ -70,10 +70,15 @@ def problems(run: Running) -> str | None:
         return None
     lines = []
     if messages:
+        stale = (
+            " (or only one older than max_age)"
+            if any(m.startswith("stale recording:") for m in messages)
+            else ""
+        )
         lines.append(
-            f"llmreel: {len(messages)} request(s) of {run.usage.nodeid} had no recording in "
-            f"{run.usage.cassette} (mode {run.usage.mode}); the client got an HTTP 404 "
-            f"saying so."
+            f"llmreel: {len(messages)} request(s) of {run.usage.nodeid} had no recording"
+            f"{stale} in {run.usage.cassette} (mode {run.usage.mode}); the client got an HTTP "
+            f"404 saying so."
         )
         for text in messages:
             lines.append("")

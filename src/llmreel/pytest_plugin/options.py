@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from llmreel.engine.freshness import ENV_MAX_AGE, ENV_ON_STALE
 from llmreel.engine.modes import ENV_DIR, ENV_MODE, Mode
 
 __all__ = [
@@ -85,6 +86,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="inject a fault into every test's cassette traffic, repeatable (e.g. "
         f"'http=500,p=0.1,seed=7'); added to each marker's faults=. Env: ${ENV_FAULTS}.",
     )
+    group.addoption(
+        "--llmreel-max-age",
+        dest="llmreel_max_age",
+        default=None,
+        metavar="DURATION",
+        help="recordings older than this (90d, 12h, 2w) are stale: see --llmreel-on-stale. "
+        f"Env: ${ENV_MAX_AGE}.",
+    )
+    group.addoption(
+        "--llmreel-on-stale",
+        dest="llmreel_on_stale",
+        default=None,
+        metavar="ACTION",
+        help="replaying a stale recording: warn (default), fail, or record (re-record it in "
+        f"record-if-missing mode). Env: ${ENV_ON_STALE}.",
+    )
     for name, help_text in (
         ("llmreel_faults", "fault specs for every test with a cassette (joined with ';')"),
         ("llmreel_mode", "llmreel mode when neither --llmreel-mode nor $LLMREEL_MODE is given"),
@@ -92,5 +109,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ("llmreel_all", "true: every test gets a cassette"),
         ("llmreel_prune", "true: delete recordings that passing tests did not use"),
         ("llmreel_server", "URL of a running `llmreel serve` to tag requests for"),
+        ("llmreel_max_age", "recordings older than this (90d, 12h, 2w) are stale"),
+        ("llmreel_on_stale", "warn, fail or record when a stale recording is replayed"),
     ):
         parser.addini(name, help_text, type="string", default="")

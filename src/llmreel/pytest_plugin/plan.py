@@ -9,6 +9,7 @@ shares ``_session`` (under the llmreel dir, else ``<rootdir>/cassettes``);
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from llmreel.engine import Exhausted, Mode
 from llmreel.engine.faults import parse_faults
+from llmreel.engine.freshness import Freshness, OnStale, parse_duration, parse_on_stale
 from llmreel.exceptions import ConfigError
 from llmreel.matching import Matcher
 from llmreel.pytest_plugin.naming import cassette_dir_name, module_name
@@ -39,6 +41,8 @@ _MARKER_KWARGS = frozenset(
         "passthrough_hosts",
         "scope",
         "faults",
+        "max_age",
+        "on_stale",
     }
 )
 
@@ -59,10 +63,16 @@ class Plan:
     allow_secrets: tuple[str, ...] = ()
     passthrough_hosts: tuple[str, ...] = ()
     faults: tuple[str, ...] = ()  # the marker's, then the session's (--llmreel-fault)
+    max_age: _dt.timedelta | None = None
+    on_stale: OnStale = "warn"
 
     @property
     def share_key(self) -> tuple[str, str, Mode, tuple[str, ...]]:
         return (str(self.path), self.scope, self.mode, tuple(map(str, self.normalizers)))
+
+    @property
+    def freshness(self) -> Freshness | None:
+        return Freshness(self.max_age, self.on_stale) if self.max_age is not None else None
 
 
 def _as_tuple(value: Any, what: str) -> tuple[Any, ...]:
@@ -99,6 +109,21 @@ def _marker_kwargs(item: pytest.Item) -> dict[str, Any]:
         for key, value in kwargs.items():
             merged.setdefault(key, value)
     return merged
+
+
+def _freshness(
+    kw: dict[str, Any], s: Settings, nodeid: str
+) -> tuple[_dt.timedelta | None, OnStale]:
+    """max_age and on_stale: command line / environment > marker > ini > default."""
+    max_age = s.max_age
+    if not s.max_age_explicit and kw.get("max_age") is not None:
+        where = f"@pytest.mark.llmreel(max_age=...) of {nodeid}"
+        max_age = parse_duration(kw["max_age"], source=where)
+    on_stale = s.on_stale
+    if not s.on_stale_explicit and kw.get("on_stale") is not None:
+        where = f"@pytest.mark.llmreel(on_stale=...) of {nodeid}"
+        on_stale = parse_on_stale(str(kw["on_stale"]), source=where)
+    return max_age, on_stale
 
 
 def _under(base: Path | str, name: str) -> Path | str:
@@ -145,7 +170,10 @@ def plan_for(item: pytest.Item, settings: Settings, rootpath: Path) -> Plan:
         raise ConfigError(
             f"@pytest.mark.llmreel(on_exhausted={on_exhausted!r}): use 'error' or 'repeat'."
         )
+    max_age, on_stale = _freshness(kw, settings, item.nodeid)
     plan = Plan(
+        max_age=max_age,
+        on_stale=on_stale,
         path=path,
         name=str(name),
         scope=scope,

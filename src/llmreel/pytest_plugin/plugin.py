@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import pytest
 
 from llmreel.engine import Mode
 from llmreel.engine.faults import FaultPicker
-from llmreel.exceptions import ConfigError
+from llmreel.exceptions import ConfigError, StaleRecordingWarning
 from llmreel.intercept.guard import NetworkGuard
 from llmreel.intercept.patching import ActiveCassette, activate, deactivate
 from llmreel.intercept.use_cassette import CassetteSession
@@ -47,8 +48,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "llmreel(name=None, mode=None, normalizers=(), on_exhausted='error', "
         "scope='function', ignore_query=(), pace=None, allow_secrets=(), passthrough_hosts=(), "
-        "faults=()): record/replay this test's LLM API traffic in a cassette; faults= injects "
-        "failures and latency (e.g. 'http=429,retry-after=1,first=2').",
+        "faults=(), max_age=None, on_stale='warn'): record/replay this test's LLM API traffic "
+        "in a cassette; faults= injects failures and latency (e.g. "
+        "'http=429,retry-after=1,first=2'); max_age= (e.g. '90d') makes older recordings "
+        "stale, on_stale= says whether to warn, fail or record them again.",
     )
     try:
         settings = Settings.from_config(config)
@@ -119,6 +122,7 @@ class LlmreelPlugin:
                 on_exhausted=plan.on_exhausted,
                 pace=plan.pace,
                 allow_secrets=plan.allow_secrets,
+                freshness=plan.freshness,
             )
             if key is not None:
                 self.shared[key] = engine
@@ -130,6 +134,7 @@ class LlmreelPlugin:
         engine.record_hint = f"`{hint}`"
         # A test's faults are its own, counted from its first request, also on a shared engine.
         engine.faults = FaultPicker(plan.faults)
+        engine.stale_hint = f"`{hint} --llmreel-on-stale=record`"
         return engine
 
     @contextlib.contextmanager
@@ -194,6 +199,7 @@ class LlmreelPlugin:
         )
         entry = ActiveCassette(engine, "respond", frozenset(plan.passthrough_hosts))
         self.running[item.nodeid] = run
+        stale_before = len(st.stale)
         activate(entry)
         if guard is not None:
             guard.install()
@@ -204,6 +210,12 @@ class LlmreelPlugin:
                 guard.uninstall()
             deactivate(entry)
             self._finish(run)
+            for note in st.stale[stale_before:]:
+                warnings.warn(
+                    f"llmreel: {item.nodeid} replayed a stale recording: {note}",
+                    StaleRecordingWarning,
+                    stacklevel=1,
+                )
             if plan.scope == "function":
                 engine.cassette.close()
 

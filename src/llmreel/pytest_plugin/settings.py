@@ -10,6 +10,7 @@ current directory, ``llmreel_dir`` from the ini file's directory.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from llmreel.engine.faults import parse_faults
+from llmreel.engine.freshness import (
+    ENV_MAX_AGE,
+    ENV_ON_STALE,
+    OnStale,
+    parse_duration,
+    parse_on_stale,
+)
 from llmreel.engine.modes import ENV_DIR, ENV_MODE, Mode
 from llmreel.exceptions import ConfigError
 from llmreel.pytest_plugin.options import ENV_ALL, ENV_FAULTS, ENV_PRUNE, ENV_SERVER
@@ -42,6 +50,10 @@ class Settings:
     prune: bool = False
     server: str | None = None
     faults: tuple[str, ...] = ()  # for every test with a cassette, besides its marker's
+    max_age: _dt.timedelta | None = None
+    max_age_explicit: bool = False  # command line or environment: beats markers
+    on_stale: OnStale = "warn"
+    on_stale_explicit: bool = False
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -105,8 +117,16 @@ class Settings:
             parse_faults(faults)
         except ConfigError as exc:
             raise ConfigError(f"{faults_source}: {exc}") from None
+        age_text, age_source = pick("llmreel_max_age", ENV_MAX_AGE, "llmreel_max_age")
+        max_age = parse_duration(age_text, source=age_source) if age_text else None
+        stale_text, stale_source = pick("llmreel_on_stale", ENV_ON_STALE, "llmreel_on_stale")
+        on_stale = parse_on_stale(stale_text, source=stale_source) if stale_text else "warn"
         return cls(
             faults=faults,
+            max_age=max_age,
+            max_age_explicit=age_source.startswith(("--", "$")),
+            on_stale=on_stale,
+            on_stale_explicit=stale_source.startswith(("--", "$")),
             mode=mode,
             mode_source=mode_source,
             mode_explicit=mode_source.startswith(("--", "$")),

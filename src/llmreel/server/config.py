@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from llmreel.engine import Exhausted, parse_pace
 from llmreel.engine.faults import parse_faults
+from llmreel.engine.freshness import Freshness
 from llmreel.engine.modes import Mode
 from llmreel.exceptions import ConfigError
 from llmreel.matching import parse_normalizer
@@ -76,6 +77,7 @@ class ServerConfig:
     log_format: LogFormat = "text"
     # Fault specs applied to every cassette's requests (--fault, repeatable).
     faults: tuple[str, ...] = ()
+    freshness: Freshness | None = None  # --max-age / --on-stale
 
     def __post_init__(self) -> None:
         if is_remote(self.dir):

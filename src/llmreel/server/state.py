@@ -100,6 +100,7 @@ class Registry:
             ),
             journal=Journal(name, shared=self.log),
             faults=cfg.faults,
+            freshness=cfg.freshness,
         )
         return CassetteState(name, engine)
 

@@ -67,7 +67,7 @@ def record_app_cassette(path: Path, base_url: str) -> None:
                 extra_headers={
                     "X-Fault": "stall",
                     "X-Fault-After": "3",
-                    "X-Fault-Stall": "0.4",
+                    "X-Fault-Stall": "1.5",
                     "X-Fault-Events": "8",
                     "X-Fault-Delay-Ms": "5",
                 },

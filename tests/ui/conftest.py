@@ -8,10 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from llmreel.ui.run import UiThread
 from ui_helpers import CHROMIUM, CHROMIUM_ARGS, build_corpus
+
+# Playwright's expectations retry until they hold or time out (5 s by default). On a busy
+# 2-core machine a page load plus a search can take longer than that, which is a slow
+# machine, not a broken page; the verdict stays the same, only the patience grows.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")

@@ -77,11 +77,13 @@ def test_the_timeline_shows_a_stall(ui: UiThread) -> None:
     assert len(rows) == 1
     tl = httpx.get(ui.url + "api/recording", params={"id": rows[0]["id"]}).json()["timeline"]
     assert tl["timed"] and tl["first_event_s"] > 0
-    assert len(tl["stalls"]) == 1
-    stall = tl["stalls"][0]
-    assert stall["after"] == 2  # the upstream stalled after its third event
-    assert stall["gap"] > 0.3 > tl["median_gap_s"]  # the upstream paused for 0.4 s
-    assert tl["events_per_s"] and tl["max_gap_s"] == pytest.approx(stall["gap"])
+    # The upstream paused 1.5 s after its third event. On a loaded machine other gaps of the
+    # recording may be long enough to count as stalls too; this one must be there, and be
+    # the longest.
+    stalls = {s["after"]: s["gap"] for s in tl["stalls"]}
+    assert 2 in stalls
+    assert stalls[2] > 1.0 > tl["median_gap_s"]
+    assert tl["events_per_s"] and tl["max_gap_s"] == pytest.approx(stalls[2])
 
 
 def test_recorded_html_is_data_in_the_json(ui: UiThread) -> None:

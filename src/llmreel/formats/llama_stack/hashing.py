@@ -48,12 +48,14 @@ _ATTRIBUTES = re.compile(r",?\s*attributes:\s*\{[^}]*\}")
 _UUID = r"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"
 _DOCUMENT_ID = re.compile(r"document_id:\s*" + _UUID)
 _CITATION = re.compile(r"<\|" + _UUID + r"\|>")
+# What any of the string rewrites needs: a long decimal or a file-search marker.
+_ANY_IN_STRING = re.compile(r"\d\.\d{4}|score:|attributes:|document_id:|<\|")
 # Anything in a dumped body the normalization could change: a long decimal (in a string
-# or a float), an exponent, file-search metadata, the keys it drops, or an escaped
+# or a float), an exponent, file-search metadata, the project id it drops, or an escaped
 # non-ASCII character (Python's \d also takes other scripts' digits).
 _MAY_CHANGE = re.compile(
     r"\d\.\d{4}|\d[eE][-+]?\d|score:|attributes:|document_id:|<\||"
-    r"\"project_id\"|\"stream_options\"|NaN|Infinity|\\u"
+    r"\"project_id\"|NaN|Infinity|\\u"
 )
 
 
@@ -62,6 +64,8 @@ def sha256_hex(text: str) -> str:
 
 
 def _normalize_string(value: str) -> str:
+    if _ANY_IN_STRING.search(value) is None:
+        return value  # none of the five rewrites below can apply
     value = _SCORE.sub("score: __NORMALIZED__", value)
     value = _ATTRIBUTES.sub("", value)
     value = _DOCUMENT_ID.sub("document_id: __NORMALIZED__", value)
@@ -126,8 +130,8 @@ def hash_text(
     if current and normalize:
         # Dump once; normalize and dump again only when the text shows it could matter.
         text = _dumps(body)
-        if _MAY_CHANGE.search(text) is not None:
-            bedrock = "bedrock" in parsed.netloc
+        bedrock = "bedrock" in parsed.netloc
+        if _MAY_CHANGE.search(text) is not None or (bedrock and '"stream_options"' in text):
             text = _dumps(normalize_body_for_hash(body, bedrock))
     else:
         text = _dumps(body)

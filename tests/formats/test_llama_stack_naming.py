@@ -57,7 +57,9 @@ def test_a_file_edited_after_recording_is_stale_and_its_old_content_names_it() -
     doc = _doc(path)
     assert not check_name(path.name, doc).ok
     old = copy.deepcopy(doc)
-    old["test_id"] = doc["test_id"].replace("test_output_guardrails", "test_output_safety_guardrails")
+    old["test_id"] = doc["test_id"].replace(
+        "test_output_guardrails", "test_output_safety_guardrails"
+    )
     assert expected_name(old, "2026") == path.name
     models = _one("models-9beac41c")
     doc = _doc(models)

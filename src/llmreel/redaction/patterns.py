@@ -42,7 +42,10 @@ __all__ = [
 # an OpenAI key). Patterns marked ``mixed`` are generic shapes that only count
 # when the candidate holds both letters and digits, as real credentials do and
 # prose ("bearer instrument/certificate") does not.
-_B = r"(?<![A-Za-z0-9_\-])"
+# A JSON escape in front (``\n``, ``\u00a0``: a stream event's data is JSON inside a
+# string) separates words too.
+_ESCAPED = r"(?<=\\[nrtfb])|(?<=\\u[0-9a-fA-F]{4})"
+_B = rf"(?:(?<![A-Za-z0-9_\-])|{_ESCAPED})"
 _AWS_IDS = r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ABIA|ACCA|ANPA|ANVA|APKA|AIPA)"
 # (kind, body, mixed, look-behind); the look-behind is left out of the gates.
 _TABLE: tuple[tuple[str, str, bool, str], ...] = (
@@ -50,7 +53,12 @@ _TABLE: tuple[tuple[str, str, bool, str], ...] = (
     ("OpenAI-style API key", r"sk-(?:proj-|svcacct-|admin-|or-v1-)?[A-Za-z0-9_\-]{20,}", True, _B),
     ("Google API key", r"AIza[0-9A-Za-z_\-]{35}", False, _B),
     ("Google OAuth token", r"ya29\.[0-9A-Za-z_\-]{20,}", False, _B),
-    ("AWS access key id", _AWS_IDS + r"[0-9A-Z]{16}(?![0-9A-Z])", False, r"(?<![A-Za-z0-9])"),
+    (
+        "AWS access key id",
+        _AWS_IDS + r"[0-9A-Z]{16}(?![0-9A-Z])",
+        False,
+        rf"(?:(?<![A-Za-z0-9])|{_ESCAPED})",
+    ),
     (
         "AWS secret access key",
         r"(?i:aws.{0,20}?secret.{0,20}?['\"=:\s]{1,4}([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=]))",
@@ -105,7 +113,8 @@ _TABLE: tuple[tuple[str, str, bool, str], ...] = (
     ),
 )
 PATTERNS: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
-    (kind, re.compile(behind + body), is_mixed) for kind, body, is_mixed, behind in _TABLE
+    (kind, re.compile(behind + body.replace(r"\b", rf"(?:\b|{_ESCAPED})")), is_mixed)
+    for kind, body, is_mixed, behind in _TABLE
 )
 
 # Field names whose value is a credential whatever its shape (Mistral, Cohere and
@@ -149,6 +158,7 @@ _NAME_WORDS = (
 def _for_re2(body: str) -> str:
     """A Python pattern as an RE2 gate: look-arounds out, classes widened to Unicode."""
     body = body.replace("(?![0-9A-Z])", "").replace("(?![A-Za-z0-9/+=])", "")
+    body = body.replace(r"\b", "")  # a word boundary only narrows a match
     # Unbounded runs instead of long counted ones keep RE2's automaton small.
     body = body.replace(r"@[\w.\-]+", "@").replace("{1,64}", "+").replace("{3,128}", "+")
     out, in_class, i = [], False, 0

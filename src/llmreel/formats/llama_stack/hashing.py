@@ -73,7 +73,9 @@ def _normalize_string(value: str) -> str:
     return _FLOAT_IN_STRING.sub(lambda m: f"{float(m.group(0)):.5f}", value)
 
 
-def normalize_body_for_hash(value: Any, drop_stream_options: bool = False, *, root: bool = True) -> Any:
+def normalize_body_for_hash(
+    value: Any, drop_stream_options: bool = False, *, root: bool = True
+) -> Any:
     """The recorder's ``_normalize_body_for_hash``, step for step."""
     if isinstance(value, dict):
         out = {k: normalize_body_for_hash(v, root=False) for k, v in value.items()}
@@ -136,7 +138,11 @@ def hash_text(
     else:
         text = _dumps(body)
     # The dict's keys sorted: body, endpoint, method, test_id; json.dumps' separators.
-    parts = [f'{{"body": {text}', f'"endpoint": {_dumps(parsed.path)}', f'"method": {_dumps(method)}']
+    parts = [
+        f'{{"body": {text}',
+        f'"endpoint": {_dumps(parsed.path)}',
+        f'"method": {_dumps(method)}',
+    ]
     if current and parsed.path not in NO_TEST_ID_PATHS:
         parts.append(f'"test_id": {_dumps(test_id)}')
     return ", ".join(parts) + "}"

@@ -121,7 +121,9 @@ def _name(doc: dict[str, Any], h: str, generation: Generation, *, plain: bool = 
 
 def expected_name(doc: dict[str, Any], generation: Generation, *, normalize: bool = True) -> str:
     """The file name the current recorder of ``generation`` gives this document."""
-    h = request_hash(_request(doc), generation=generation, test_id=_test_id(doc), normalize=normalize)
+    h = request_hash(
+        _request(doc), generation=generation, test_id=_test_id(doc), normalize=normalize
+    )
     return _name(doc, h, generation)
 
 
@@ -197,7 +199,11 @@ def check_name(name: str, doc: dict[str, Any]) -> NameCheck:
         tids.append(None)  # the server-mode fallback
     is_models = base.startswith("models-") and _model_list_endpoint(request) is not None
     for i, tid in enumerate(tids):
-        h = expected if i == 0 else _name(doc, request_hash(request, generation=gen, test_id=tid), gen)
+        h = (
+            expected
+            if i == 0
+            else _name(doc, request_hash(request, generation=gen, test_id=tid), gen)
+        )
         if base == h or (is_models and _hash_part(base) == _hash_part(h)):
             return NameCheck(True, base, expected, gen if i == 0 else f"{gen} (test_id null)")
     if gen == "v0.2" and _model_list_endpoint(request) is not None:

@@ -66,18 +66,27 @@ def plan(doc: dict[str, Any]) -> Plan | None:
         expected = _data(resp.get("body"))
     if endpoint.startswith("/api/"):
         return _ollama_plan(endpoint, body, expected, doc)
+    if endpoint == "/v1/completions" and "messages" in body and _chat_answer(resp.get("body")):
+        # Recorded under the wrong endpoint: the answer's type says it was a chat call.
+        endpoint = "/v1/chat/completions"
     return _openai_plan(endpoint, body, expected)
+
+
+def _chat_answer(body: Any) -> bool:
+    first = body[0] if isinstance(body, list) and body else body
+    kind = first.get("__type__", "") if isinstance(first, dict) else ""
+    return str(kind).startswith("openai.types.chat.")
 
 
 def _openai_plan(endpoint: str, body: dict[str, Any], expected: Any) -> Plan | None:
     streaming = bool(body.get("stream"))
     if endpoint == "/v1/models":
-
+        # The recorded call's own arguments (watsonx lists pass extra_query={"project_id"}).
         def call(c: Any) -> Any:
-            return [_dump(m) for m in c.models.list()]
+            return [_dump(m) for m in c.models.list(**body)]
 
         async def acall(c: Any) -> Any:
-            return [_dump(m) async for m in c.models.list()]
+            return [_dump(m) async for m in c.models.list(**body)]
 
         return Plan("openai", call, acall, expected)
     resource = {

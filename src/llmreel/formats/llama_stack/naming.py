@@ -189,7 +189,7 @@ def _hash_part(name: str) -> str:
 
 
 def check_name(name: str, doc: dict[str, Any]) -> NameCheck:
-    """Whether llama-stack's current recorder (of the name's generation) finds ``doc`` as ``name``."""
+    """Whether the current recorder of the name's generation finds ``doc`` as ``name``."""
     base = name.rsplit("/", 1)[-1]
     gen = _generation_of(base, doc)
     request = _request(doc)

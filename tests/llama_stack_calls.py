@@ -9,6 +9,7 @@ pointed at by ``LLMREEL_CORPUS``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -149,13 +150,20 @@ def _anthropic_plan(req: dict[str, Any], resp: dict[str, Any]) -> Plan | None:
     else:
         expected = [body]
     streaming = bool(payload.get("stream"))
+    # llama-stack posted the payload with httpx; parameters this SDK version no longer
+    # names (``temperature`` in anthropic 2.x) go out the same way through extra_body.
+    known = set(inspect.signature(anthropic.resources.Messages.create).parameters)
+    kwargs = {k: v for k, v in payload.items() if k in known}
+    extra = {k: v for k, v in payload.items() if k not in known}
+    if extra:
+        kwargs["extra_body"] = extra
 
     def call(c: Any) -> Any:
-        out = c.messages.create(**payload)
+        out = c.messages.create(**kwargs)
         return [_dump(x) for x in out] if streaming else [_dump(out)]
 
     async def acall(c: Any) -> Any:
-        out = await c.messages.create(**payload)
+        out = await c.messages.create(**kwargs)
         return [_dump(x) async for x in out] if streaming else [_dump(out)]
 
     return Plan("anthropic", call, acall, expected)

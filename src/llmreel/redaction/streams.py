@@ -15,7 +15,7 @@ events it spans.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,43 +61,50 @@ class JoinedField:
         return f"response.events[{events}].{self.attr}{self.path}"
 
 
-def _strings(value: Any, path: str, name: str | None) -> Iterator[tuple[str, str | None, str]]:
+def _collect(
+    value: Any, path: str, i: int, out: dict[tuple[str, str], JoinedField], name: str | None
+) -> None:
+    """Append every non-empty string in ``value`` to its path's :class:`JoinedField`.
+
+    A plain recursive function (no generator, no per-string closure): this walk runs
+    over every event of every stream written, so its cost per string matters.
+    """
     if isinstance(value, str):
-        yield path, name, value
+        if value:
+            slot = out.get(("data", path))
+            if slot is None:
+                slot = out[("data", path)] = JoinedField("data", path, name)
+            slot.events.append(i)
+            slot.pieces.append(value)
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _strings(v, f"{path}.{k}", str(k))
+            if isinstance(v, dict | list | str):
+                _collect(v, f"{path}.{k}", i, out, k)
     elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, f"{path}[{i}]", name)
+        for n, v in enumerate(value):
+            if isinstance(v, dict | list | str):
+                _collect(v, f"{path}[{n}]", i, out, name)
 
 
 def joined_fields(events: Sequence[Event]) -> list[JoinedField]:
     """Every field of ``events`` joined across them (only fields that occur in 2+ events)."""
     joined: dict[tuple[str, str], JoinedField] = {}
-
-    def add(attr: str, path: str, name: str | None, i: int, text: str) -> None:
-        slot = joined.get((attr, path))
-        if slot is None:
-            slot = joined[(attr, path)] = JoinedField(attr, path, name)
-        slot.events.append(i)
-        slot.pieces.append(text)
-
     for i, ev in enumerate(events):
         for attr in _ATTRS:
             text = getattr(ev, attr)
             if not text:
                 continue
-            doc: Any = None
             if attr == "data" and text[0] in "{[":
                 try:
                     doc = orjson.loads(text)
                 except orjson.JSONDecodeError:
                     doc = None
-            if isinstance(doc, dict | list):
-                for path, name, s in _strings(doc, "", None):
-                    if s:
-                        add(attr, path, name, i, s)
-            else:
-                add(attr, "", None, i, text)
+                if isinstance(doc, dict | list):
+                    _collect(doc, "", i, joined, None)
+                    continue
+            slot = joined.get((attr, ""))
+            if slot is None:
+                slot = joined[(attr, "")] = JoinedField(attr, "", None)
+            slot.events.append(i)
+            slot.pieces.append(text)
     return [j for j in joined.values() if len(j.pieces) > 1]

@@ -110,6 +110,11 @@ class SecretScanner:
         return self._exact(text, where)
 
     def _exact(self, text: str, where: str) -> SecretFinding | None:
+        found = self._exact_at(text, where)
+        return found[0] if found is not None else None
+
+    def _exact_at(self, text: str, where: str) -> tuple[SecretFinding, int, int] | None:
+        """The first secret in ``text`` by the exact patterns, and where it sits."""
         gates = iter(PATTERN_GATES)
         for (kind, pattern, is_mixed), gate in zip(PATTERNS, gates, strict=False):
             if gate.search(text) is None:
@@ -121,13 +126,14 @@ class SecretScanner:
                     continue
                 if REDACTED in hit or (is_mixed and not mixed(value)):
                     continue
-                return SecretFinding(where, kind, hit[:6] + "…")
+                return SecretFinding(where, kind, hit[:6] + "…"), m.start(), m.end()
         if next(gates).search(text) is None:
             return None
         for m in CREDENTIAL_FIELD_IN_TEXT.finditer(text):
             name, value = m.group(1), m.group(2)
             if token_like(value) and not self._allowed(value) and REDACTED not in value:
-                return SecretFinding(where, f"credential (field {name!r})", value[:4] + "…")
+                found = SecretFinding(where, f"credential (field {name!r})", value[:4] + "…")
+                return found, m.start(2), m.end(2)
         return None
 
     def scan(self, value: Any, where: str) -> SecretFinding | None:
@@ -235,20 +241,8 @@ class SecretScanner:
                     return found
             if len(text) < 12 or TEXT_GATE.search(text) is None:
                 continue
-            found = self._exact(text, "")
-            if found is not None:
-                start, end = self._locate(text, found)
+            hit = self._exact_at(text, "")
+            if hit is not None:
+                found, start, end = hit
                 return SecretFinding(joined.where(start, end), found.kind, found.excerpt)
         return None
-
-    def _locate(self, text: str, found: SecretFinding) -> tuple[int, int]:
-        """Where in ``text`` the finding sits (its excerpt without the ellipsis)."""
-        head = found.excerpt.removesuffix("…")
-        start = text.find(head)
-        if start < 0:
-            return 0, len(text)
-        # The secret runs to the end of the token it starts.
-        end = start
-        while end < len(text) and not text[end].isspace() and text[end] not in "\"'<>,;":
-            end += 1
-        return start, max(end, start + 1)

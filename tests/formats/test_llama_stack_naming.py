@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from llmreel.formats.llama_stack.hashing import hash_text, normalize_body_for_hash
 from llmreel.formats.llama_stack.naming import check_name, expected_name
 from llmreel.tools.audit import check_files
 
@@ -134,3 +137,54 @@ def test_check_agrees_with_the_recorder_on_every_fixture(tmp_path: Path) -> None
         if problem.kind == "stale-name":
             doc = _doc(tmp_path / Path(problem.file).name)
             assert expected_name(doc, "2026") in problem.message
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.lists(
+        st.sampled_from(
+            [*"ab 0.12345678-:{}<|>,é٣", "score: 0.91", "attributes: {x}", "project_id", "1e-07"]
+        ),
+        max_size=8,
+    ).map("".join),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example(body={"temperature": 1e-07}, host="api.openai.com")
+@example(body={"x": "pi ٣.١٤١٥٩٢"}, host="api.openai.com")
+@example(body={"messages": [{"extra_body": {"project_id": "p", "a": 1}}]}, host="api.openai.com")
+@example(body={"stream_options": {"include_usage": True}}, host="bedrock.example")
+@example(body={"x": "<|0123abcd-0123-4567-89ab-0123456789ab|> score: 7"}, host="api.openai.com")
+@given(
+    body=st.dictionaries(
+        st.sampled_from(
+            ["messages", "temperature", "extra_body", "extra_query", "stream_options", "x"]
+        ),
+        _JSON,
+        max_size=4,
+    ),
+    host=st.sampled_from(["api.openai.com", "bedrock-runtime.us-east-1.amazonaws.com"]),
+)
+def test_hashing_skips_normalization_only_when_it_would_change_nothing(
+    body: dict[str, Any], host: str
+) -> None:
+    # The recorder's way, spelled out: normalize the whole body, then dump the dict.
+    request = {"method": "POST", "url": f"https://{host}/v1/v1/chat/completions", "body": body}
+    slow = json.dumps(
+        {
+            "method": "POST",
+            "endpoint": "/v1/v1/chat/completions",
+            "body": normalize_body_for_hash(body, "bedrock" in host),
+            "test_id": "t",
+        },
+        sort_keys=True,
+    )
+    assert hash_text(request, current=True, test_id="t") == slow

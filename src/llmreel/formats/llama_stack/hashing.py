@@ -37,6 +37,8 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
+import re2
+
 __all__ = ["NO_TEST_ID_PATHS", "hash_text", "normalize_body_for_hash", "sha256_hex"]
 
 # URL paths hashed without test_id by the current recorder (normalize_inference_request).
@@ -48,13 +50,15 @@ _ATTRIBUTES = re.compile(r",?\s*attributes:\s*\{[^}]*\}")
 _UUID = r"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"
 _DOCUMENT_ID = re.compile(r"document_id:\s*" + _UUID)
 _CITATION = re.compile(r"<\|" + _UUID + r"\|>")
-# What any of the string rewrites needs: a long decimal or a file-search marker.
-_ANY_IN_STRING = re.compile(r"\d\.\d{4}|score:|attributes:|document_id:|<\|")
-# Anything in a dumped body the normalization could change: a long decimal (in a string
-# or a float), an exponent, file-search metadata, the project id it drops, or an escaped
-# non-ASCII character (Python's \d also takes other scripts' digits).
-_MAY_CHANGE = re.compile(
-    r"\d\.\d{4}|\d[eE][-+]?\d|score:|attributes:|document_id:|<\||"
+# What any of the string rewrites needs: a long decimal (in any script's digits, as
+# Python's \d) or a file-search marker. An RE2 alternation: this runs on every string
+# of every body, and Python's re tries each branch at each position.
+_ANY_IN_STRING = re2.compile(r"\p{Nd}\.\p{Nd}{4}|score:|attributes:|document_id:|<\|")
+# Anything in a dumped body (ASCII escapes) the normalization could change: a long decimal
+# (in a string or a float), an exponent, file-search metadata, the project id it drops, or
+# an escaped non-ASCII character (Python's \d also takes other scripts' digits).
+_MAY_CHANGE = re2.compile(
+    r"[0-9]\.[0-9]{4}|[0-9][eE][-+]?[0-9]|score:|attributes:|document_id:|<\||"
     r"\"project_id\"|NaN|Infinity|\\u"
 )
 

@@ -154,7 +154,7 @@ def _type(item: Any) -> str:
 
 
 def _is_ollama(items: list[Any], endpoint: str) -> bool:
-    types = {_type(i) for i in items}
+    types = {str(i.get("__type__", "")) for i in items if isinstance(i, dict)}
     if any(t.startswith("ollama.") for t in types):
         return True
     return not any(t.startswith("openai.") for t in types) and endpoint.startswith("/api/")

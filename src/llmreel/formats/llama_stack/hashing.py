@@ -39,7 +39,13 @@ from urllib.parse import urlparse
 
 import re2
 
-__all__ = ["NO_TEST_ID_PATHS", "hash_text", "normalize_body_for_hash", "sha256_hex"]
+__all__ = [
+    "NO_TEST_ID_PATHS",
+    "hash_text",
+    "hash_texts",
+    "normalize_body_for_hash",
+    "sha256_hex",
+]
 
 # URL paths hashed without test_id by the current recorder (normalize_inference_request).
 NO_TEST_ID_PATHS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"})
@@ -113,6 +119,17 @@ def hash_text(
     ``current``: the 2026 recorder (else v0.2); ``normalize``: apply the body
     normalization (the 2026 recorder before May 2026's version D hashed the raw body).
     """
+    return hash_texts(request, current=current, test_ids=[test_id], normalize=normalize)[0]
+
+
+def hash_texts(
+    request: dict[str, Any],
+    *,
+    current: bool,
+    test_ids: list[str | None],
+    normalize: bool = True,
+) -> list[str]:
+    """:func:`hash_text` for each of ``test_ids``, the body dumped once."""
     url = request.get("url")
     url = url if isinstance(url, str) else ""
     if "payload" in request and "body" not in request:
@@ -120,33 +137,29 @@ def hash_text(
         payload = request.get("payload")
         if current and normalize:
             payload = normalize_body_for_hash(payload)
-        return _dumps({"method": "POST", "payload": payload, "test_id": test_id, "url": url})
+        return [
+            _dumps({"method": "POST", "payload": payload, "test_id": t, "url": url})
+            for t in test_ids
+        ]
     if "tool_name" in request and "provider" in request:
         # normalize_tool_request: no test_id, no normalization.
-        return _dumps(
-            {
-                "kwargs": request.get("kwargs"),
-                "provider": request.get("provider"),
-                "tool_name": request.get("tool_name"),
-            }
-        )
+        tool = {
+            "kwargs": request.get("kwargs"),
+            "provider": request.get("provider"),
+            "tool_name": request.get("tool_name"),
+        }
+        return [_dumps(tool)] * len(test_ids)
     parsed = urlparse(url)
     method = str(request.get("method") or "POST").upper()
     body = request.get("body")
+    text = _dumps(body)
     if current and normalize:
-        # Dump once; normalize and dump again only when the text shows it could matter.
-        text = _dumps(body)
+        # Normalize and dump again only when the text shows the normalization could matter.
         bedrock = "bedrock" in parsed.netloc
         if _MAY_CHANGE.search(text) is not None or (bedrock and '"stream_options"' in text):
             text = _dumps(normalize_body_for_hash(body, bedrock))
-    else:
-        text = _dumps(body)
     # The dict's keys sorted: body, endpoint, method, test_id; json.dumps' separators.
-    parts = [
-        f'{{"body": {text}',
-        f'"endpoint": {_dumps(parsed.path)}',
-        f'"method": {_dumps(method)}',
-    ]
-    if current and parsed.path not in NO_TEST_ID_PATHS:
-        parts.append(f'"test_id": {_dumps(test_id)}')
-    return ", ".join(parts) + "}"
+    head = f'{{"body": {text}, "endpoint": {_dumps(parsed.path)}, "method": {_dumps(method)}'
+    if not current or parsed.path in NO_TEST_ID_PATHS:
+        return [head + "}"] * len(test_ids)
+    return [f'{head}, "test_id": {_dumps(t)}}}' for t in test_ids]

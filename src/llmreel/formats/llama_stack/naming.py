@@ -31,7 +31,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from llmreel.formats.llama_stack.hashing import hash_text, normalize_body_for_hash, sha256_hex
+from llmreel.formats.llama_stack.hashing import (
+    hash_text,
+    hash_texts,
+    normalize_body_for_hash,
+    sha256_hex,
+)
 
 __all__ = [
     "GENERATIONS",
@@ -193,22 +198,16 @@ def check_name(name: str, doc: dict[str, Any]) -> NameCheck:
     base = name.rsplit("/", 1)[-1]
     gen = _generation_of(base, doc)
     request = _request(doc)
-    expected = expected_name(doc, gen)
     tids: list[str | None] = [_test_id(doc)] if gen == "2026" else [None]
     if tids[0] is not None:
         tids.append(None)  # the server-mode fallback
+    texts = hash_texts(request, current=gen == "2026", test_ids=tids)
+    names = [_name(doc, sha256_hex(t), gen) for t in texts]
     is_models = base.startswith("models-") and _model_list_endpoint(request) is not None
-    for i, tid in enumerate(tids):
-        h = (
-            expected
-            if i == 0
-            else _name(doc, request_hash(request, generation=gen, test_id=tid), gen)
-        )
-        if base == h or (is_models and _hash_part(base) == _hash_part(h)):
-            return NameCheck(True, base, expected, gen if i == 0 else f"{gen} (test_id null)")
-    if gen == "v0.2" and _model_list_endpoint(request) is not None:
-        # Versions A/A′ named model lists like any other request.
-        h = request_hash(request, generation="v0.2")
-        if base == f"{h[:12]}.json":
-            return NameCheck(True, base, expected, "v0.2 (version A)")
-    return NameCheck(False, base, expected, "")
+    for i, candidate in enumerate(names):
+        if base == candidate or (is_models and _hash_part(base) == _hash_part(candidate)):
+            return NameCheck(True, base, names[0], gen if i == 0 else f"{gen} (test_id null)")
+    plain = f"{sha256_hex(texts[0])[:12]}.json"
+    if gen == "v0.2" and _model_list_endpoint(request) is not None and base == plain:
+        return NameCheck(True, base, names[0], "v0.2 (version A)")  # A/A′: no models- name
+    return NameCheck(False, base, names[0], "")

@@ -15,13 +15,13 @@ Streams are also read as their client reads them: each field joined across event
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from llmreel.model.interaction import Interaction, Request
+from llmreel.model.interaction import Event, Interaction, Request
 from llmreel.redaction.headers import REDACTED
 from llmreel.redaction.patterns import (
     CREDENTIAL_FIELD_IN_TEXT,
@@ -219,7 +219,7 @@ class SecretScanner:
             return found
         return self.scan_events(resp.events)
 
-    def scan_events(self, events: Any) -> SecretFinding | None:
+    def scan_events(self, events: Sequence[Event]) -> SecretFinding | None:
         """The first secret in a stream: in one event's field, or cut across events."""
         fields = [
             (i, attr, text)

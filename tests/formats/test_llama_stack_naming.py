@@ -188,3 +188,16 @@ def test_hashing_skips_normalization_only_when_it_would_change_nothing(
         sort_keys=True,
     )
     assert hash_text(request, current=True, test_id="t") == slow
+
+
+def test_check_in_several_processes_reports_exactly_what_one_process_does(tmp_path: Path) -> None:
+    # The parallel path (used for very large corpora) must agree with the plain one.
+    for copy_no in range(4):  # more files than one chunk (50), so work is shared out
+        folder = tmp_path / f"copy{copy_no}"
+        folder.mkdir()
+        for path in FRESH + STALE:
+            shutil.copy(path, folder / path.name)
+    files = [(p, tmp_path) for p in sorted(tmp_path.rglob("*.json"))]
+    one = check_files(files, workers=1)
+    two = check_files(files, workers=2)
+    assert one.as_dict() == two.as_dict() and one.counts()["stale-name"] == 4 * len(STALE)

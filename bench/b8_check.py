@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -84,6 +85,7 @@ def _baseline_tree(root: Path) -> Path:
 
 def _run_check(src: Path, corpus: Path) -> tuple[float, dict[str, Any]]:
     env = {**os.environ, "PYTHONPATH": str(src)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "llmreel", "check", str(corpus), "--json"],
@@ -92,8 +94,12 @@ def _run_check(src: Path, corpus: Path) -> tuple[float, dict[str, Any]]:
         timeout=900,
     )
     took = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of the command and the children it waited for (a process pool's workers under a
+    # forkserver are not its children: then this undercounts, and the wall time tells).
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     report = json.loads(proc.stdout)
-    return took, {"files": report["files"], "counts": report["counts"]}
+    return took, {"files": report["files"], "counts": report["counts"], "cpu_s": cpu}
 
 
 _SCAN_SNIPPET = """

@@ -1,7 +1,8 @@
 """``python -m bench [--quick] [--only NAME ...]``: benchmarks, results, plots and README.
 
 Benchmarks: ``inprocess`` (1), ``scale`` (2), ``server`` (3), ``record`` (4), ``disk`` (5),
-``remote`` (6), ``ui`` (7, the inspector in headless Chromium).
+``remote`` (6), ``ui`` (7, the inspector in headless Chromium), ``check`` (8, ``llmreel
+check`` and the secret scanner on a real llama-stack corpus).
 Results go to ``bench/results/*.json`` and ``*.png``; ``bench/README.md`` is rewritten
 with the table of targets from whatever results exist. A benchmark that fails is
 reported and the others still run.
@@ -16,7 +17,7 @@ import traceback
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-NAMES = ("inprocess", "scale", "server", "record", "disk", "remote", "ui")
+NAMES = ("inprocess", "scale", "server", "record", "disk", "remote", "ui", "check")
 
 
 def main() -> int:
@@ -31,7 +32,16 @@ def main() -> int:
 
     failed: list[str] = []
     if not a.report_only:
-        from bench import b1_inprocess, b2_scale, b3_server, b4_record, b5_disk, b6_remote, b7_ui
+        from bench import (
+            b1_inprocess,
+            b2_scale,
+            b3_server,
+            b4_record,
+            b5_disk,
+            b6_remote,
+            b7_ui,
+            b8_check,
+        )
         from bench.exchanges import prepare
 
         t0 = time.perf_counter()
@@ -45,6 +55,7 @@ def main() -> int:
             "record": lambda: b4_record.run(a.quick, prepared),
             "remote": lambda: b6_remote.run(a.quick, prepared),
             "ui": lambda: b7_ui.run(a.quick),
+            "check": lambda: b8_check.run(a.quick),
         }
         for name, fn in runs.items():
             if a.only and name not in a.only:

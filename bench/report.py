@@ -301,6 +301,17 @@ def _targets() -> list[str]:
             f"re-read (`ls --grep`, {ui['reference']['ls_grep_full_read_s']:.2f} s); index "
             f"built once in {ui['index_build_s']:.2f} s | {_ok(worst < ui['target_s'])} |"
         )
+    ck = read_result("check")
+    if ck:
+        w, sc = ck["check_wall_s"], ck["scan_interaction"]
+        per = sc["per_recording_us"]
+        rows.append(
+            f"| `llmreel check` on the real llama-stack corpus ({ck['corpus']['files']:,} files, "
+            f"{ck['corpus']['source']}) under {ck['target_s']:.0f} s | {w['llmreel']:.2f} s, "
+            f"previous implementation {w['baseline']:.2f} s ({ck['check_ratio']:.3f}x); secret "
+            f"scan per recording written {per['llmreel']:.0f} µs vs {per['baseline']:.0f} µs "
+            f"({sc['ratio']:.3f}x) | {_ok(w['llmreel'] < ck['target_s'])} |"
+        )
     return rows
 
 
@@ -452,7 +463,7 @@ def write_readme() -> None:
     head = (BENCH_DIR / "NOTES.md").read_text() if (BENCH_DIR / "NOTES.md").exists() else ""
     machine = ""
     loads: list[str] = []
-    for name in ("inprocess", "scale", "server", "record", "disk", "remote", "ui"):
+    for name in ("inprocess", "scale", "server", "record", "disk", "remote", "ui", "check"):
         r = read_result(name)
         if r:
             m = r["machine"]

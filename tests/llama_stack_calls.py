@@ -9,6 +9,7 @@ pointed at by ``LLMREEL_CORPUS``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -66,18 +67,27 @@ def plan(doc: dict[str, Any]) -> Plan | None:
         expected = _data(resp.get("body"))
     if endpoint.startswith("/api/"):
         return _ollama_plan(endpoint, body, expected, doc)
+    if endpoint == "/v1/completions" and "messages" in body and _chat_answer(resp.get("body")):
+        # Recorded under the wrong endpoint: the answer's type says it was a chat call.
+        endpoint = "/v1/chat/completions"
     return _openai_plan(endpoint, body, expected)
+
+
+def _chat_answer(body: Any) -> bool:
+    first = body[0] if isinstance(body, list) and body else body
+    kind = first.get("__type__", "") if isinstance(first, dict) else ""
+    return str(kind).startswith("openai.types.chat.")
 
 
 def _openai_plan(endpoint: str, body: dict[str, Any], expected: Any) -> Plan | None:
     streaming = bool(body.get("stream"))
     if endpoint == "/v1/models":
-
+        # The recorded call's own arguments (watsonx lists pass extra_query={"project_id"}).
         def call(c: Any) -> Any:
-            return [_dump(m) for m in c.models.list()]
+            return [_dump(m) for m in c.models.list(**body)]
 
         async def acall(c: Any) -> Any:
-            return [_dump(m) async for m in c.models.list()]
+            return [_dump(m) async for m in c.models.list(**body)]
 
         return Plan("openai", call, acall, expected)
     resource = {
@@ -140,13 +150,20 @@ def _anthropic_plan(req: dict[str, Any], resp: dict[str, Any]) -> Plan | None:
     else:
         expected = [body]
     streaming = bool(payload.get("stream"))
+    # llama-stack posted the payload with httpx; parameters this SDK version no longer
+    # names (``temperature`` in anthropic 2.x) go out the same way through extra_body.
+    known = set(inspect.signature(anthropic.resources.Messages.create).parameters)
+    kwargs = {k: v for k, v in payload.items() if k in known}
+    extra = {k: v for k, v in payload.items() if k not in known}
+    if extra:
+        kwargs["extra_body"] = extra
 
     def call(c: Any) -> Any:
-        out = c.messages.create(**payload)
+        out = c.messages.create(**kwargs)
         return [_dump(x) for x in out] if streaming else [_dump(out)]
 
     async def acall(c: Any) -> Any:
-        out = await c.messages.create(**payload)
+        out = await c.messages.create(**kwargs)
         return [_dump(x) async for x in out] if streaming else [_dump(out)]
 
     return Plan("anthropic", call, acall, expected)

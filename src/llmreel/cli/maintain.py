@@ -40,9 +40,9 @@ def check_command(
 ) -> None:
     """Validate recordings; exit 1 when anything is wrong (for CI and pre-commit).
 
-    Each file parses, its format version is known, its key (llmreel) or name (llama-stack)
-    matches its request, no two files claim one key and position, and no secrets are in
-    headers or bodies.
+    Each file parses, its format version is known, its key (llmreel) or name (llama-stack:
+    the name llama-stack's current recorder looks it up by) matches its request, no two
+    files claim one key and position, and no secrets are anywhere in it.
 
     Example: [bold]llmreel check tests/cassettes tests/integration/recordings[/bold]
     """

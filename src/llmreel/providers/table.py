@@ -79,6 +79,16 @@ PROVIDERS: tuple[Provider, ...] = (
         per_call_headers=frozenset({"x-goog-request-params", "x-goog-api-client"}),
     ),
     Provider(
+        "watsonx",
+        "openai",
+        path_prefixes=("/ml/v1/",),
+        # IBM watsonx scopes every call to a project: an account setting, not part of the
+        # question. llama-stack's recorder leaves it out of its hash too (api_recorder.py,
+        # _normalize_body_for_hash drops extra_query/extra_body project_id).
+        per_call_query=frozenset({"project_id"}),
+        credential_headers=frozenset({"authorization"}),
+    ),
+    Provider(
         "ollama",
         "ollama",
         path_prefixes=("/api/",),

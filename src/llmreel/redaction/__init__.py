@@ -1,8 +1,10 @@
 """Safe by default: credentials never reach a recording.
 
 :mod:`.headers` redacts credential headers, key-like query parameters and URL
-user-info from what is written; :mod:`.secrets` scans every string of a
-recording for key-shaped secrets and refuses the write on a hit.
+user-info from what is written; :mod:`.secrets` scans a recording for key-shaped
+secrets (one pass over its JSON text with the combined patterns of
+:mod:`.patterns`, stream fields joined across events by :mod:`.streams`) and
+refuses the write on a hit.
 """
 
 from llmreel.redaction.headers import (

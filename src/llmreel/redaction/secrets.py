@@ -1,142 +1,43 @@
 """The secret scanner: no key-shaped string reaches a recording.
 
-Before a write, every string of the recording is scanned for key-shaped
+Before a write, everything the recording would hold is scanned for key-shaped
 secrets; a hit refuses the write and names the field. Values the user marks
 safe are skipped.
+
+The text is read once, in C: a whole request, response or recording file is
+dumped (or read) as one JSON text and run through one combined RE2 pattern
+(:data:`~llmreel.redaction.patterns.JSON_GATE`). Only when that finds a candidate
+is the value walked field by field with the exact patterns, to name the field and
+to apply the allow list; a clean recording never reaches Python-level matching.
+Streams are also read as their client reads them: each field joined across events
+(:mod:`llmreel.redaction.streams`), so a key cut into two events is still found.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmreel.model.interaction import Interaction, Request
+import orjson
+
+from llmreel.model.interaction import Event, Interaction, Request
 from llmreel.redaction.headers import REDACTED
+from llmreel.redaction.patterns import (
+    CREDENTIAL_FIELD_IN_TEXT,
+    CREDENTIAL_NAME,
+    JSON_GATE,
+    PATTERN_GATES,
+    PATTERNS,
+    TEXT_GATE,
+    mixed,
+    token_like,
+)
+from llmreel.redaction.streams import joined_fields
 
 __all__ = ["SecretFinding", "SecretScanner"]
 
-# Each pattern is anchored on a provider's documented prefix so ordinary text
-# (and the base64 embeddings in responses) does not trip it. The look-behinds
-# keep a prefix from matching inside a longer word ("task-management-..." is not
-# an OpenAI key). Patterns marked ``mixed`` are generic shapes that only count
-# when the candidate holds both letters and digits, as real credentials do and
-# prose ("bearer instrument/certificate") does not.
-_B = r"(?<![A-Za-z0-9_\-])"
-_PATTERNS: tuple[tuple[str, re.Pattern[str], bool], ...] = (
-    (
-        "Anthropic API key",
-        re.compile(_B + r"sk-ant-(?:api|admin|oat|sid)\d\d-[A-Za-z0-9_\-]{20,}"),
-        False,
-    ),
-    (
-        "OpenAI-style API key",
-        re.compile(_B + r"sk-(?:proj-|svcacct-|admin-|or-v1-)?[A-Za-z0-9_\-]{20,}"),
-        True,
-    ),
-    ("Google API key", re.compile(_B + r"AIza[0-9A-Za-z_\-]{35}"), False),
-    ("Google OAuth token", re.compile(_B + r"ya29\.[0-9A-Za-z_\-]{20,}"), False),
-    (
-        "AWS access key id",
-        re.compile(
-            r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ABIA|ACCA|ANPA|ANVA|APKA|AIPA)"
-            r"[0-9A-Z]{16}(?![0-9A-Z])"
-        ),
-        False,
-    ),
-    (
-        "AWS secret access key",
-        re.compile(
-            r"(?i)aws.{0,20}?secret.{0,20}?['\"=:\s]{1,4}([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
-        ),
-        True,
-    ),
-    ("GitHub token", re.compile(_B + r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}"), False),
-    ("GitHub fine-grained token", re.compile(_B + r"github_pat_[A-Za-z0-9_]{60,}"), False),
-    ("GitLab token", re.compile(_B + r"glpat-[A-Za-z0-9_\-]{20,}"), False),
-    ("Hugging Face token", re.compile(_B + r"hf_[A-Za-z0-9]{30,}"), False),
-    ("Slack token", re.compile(_B + r"xox[abeoprsc]-[A-Za-z0-9\-]{10,}"), False),
-    (
-        "Slack webhook URL",
-        re.compile(r"hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]{16,}"),
-        False,
-    ),
-    ("Stripe key", re.compile(_B + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}"), False),
-    ("Stripe webhook secret", re.compile(_B + r"whsec_[A-Za-z0-9+/=]{24,}"), False),
-    ("Groq API key", re.compile(_B + r"gsk_[A-Za-z0-9]{40,}"), False),
-    ("Replicate token", re.compile(_B + r"r8_[A-Za-z0-9]{30,}"), False),
-    ("xAI API key", re.compile(_B + r"xai-[A-Za-z0-9]{40,}"), False),
-    ("Perplexity API key", re.compile(_B + r"pplx-[A-Za-z0-9]{40,}"), False),
-    ("npm token", re.compile(_B + r"npm_[A-Za-z0-9]{36,}"), False),
-    ("PyPI token", re.compile(_B + r"pypi-AgE[A-Za-z0-9_\-]{50,}"), False),
-    ("SendGrid API key", re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"), False),
-    ("Azure account key", re.compile(r"AccountKey=[A-Za-z0-9+/]{40,}={0,2}"), False),
-    (
-        "JSON Web Token",
-        re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
-        False,
-    ),
-    ("bearer token", re.compile(r"(?i)\bbearer\s+([A-Za-z0-9_\-\.=:/+~]{16,})"), True),
-    (
-        "basic auth credentials",
-        re.compile(r"(?i)\bauthorization\W{1,4}basic\s+([A-Za-z0-9+/]{12,}={0,2})"),
-        False,
-    ),
-    (
-        "password in a URL",
-        re.compile(
-            r"\b[a-z][a-z0-9+.\-]{1,15}://[^\s/:@\"'<>]{1,64}:([^\s/@\"'<>]{3,128})@[\w.\-]+"
-        ),
-        False,
-    ),
-    (
-        "private key",
-        re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA |ENCRYPTED |PGP )?PRIVATE KEY"),
-        False,
-    ),
-)
-
-# Field names whose value is a credential whatever its shape (Mistral, Cohere and
-# Together keys have no prefix to recognise them by). Only string values that look
-# like a token count: long, no spaces, letters and digits.
-_CREDENTIAL_NAME = re.compile(
-    r"(?i)(?:secret|passw(?:or)?d|api[_\-]?key|access[_\-]?key|private[_\-]?key|"
-    r"(?:auth|access|refresh|id|session|bearer|api)[_\-]?token|credential)"
-)
-# The same inside text (stream events, raw bodies, logs): "name": "value", name=value,
-# also with the escaped quotes of JSON inside a JSON string.
-_CREDENTIAL_FIELD_IN_TEXT = re.compile(
-    r"([A-Za-z0-9_\-]{0,40}?(?i:secret|passw(?:or)?d|api[_\-]?key|access[_\-]?key|"
-    r"private[_\-]?key|(?:auth|access|refresh|id|session|bearer|api)[_\-]?token|credential)"
-    r"[A-Za-z0-9_\-]{0,20})(?:\\?[\"'])?\s*[:=]\s*(?:\\?[\"'])?([^\"'\s\\,;&<>]{16,})"
-)
-
-
-# Scanning runs on every string of every recording (thousands of stream events), so a
-# cheap substring pass for the literal anchors of all patterns decides whether the full set
-# of regular expressions runs at all (plain ``in`` checks beat one big alternation here).
-_ANCHORS = (
-    *("sk-", "sk_", "rk_", "AIza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    *("glpat-", "hf_", "xox"),
-    *("hooks.slack", "whsec_", "gsk_", "r8_", "xai-", "pplx-", "npm_", "pypi-", "SG."),
-    *("AccountKey=", "eyJ", "://", "-----BEGIN"),
-    *("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ABIA", "ACCA", "ANPA", "ANVA", "APKA", "AIPA"),
-)
-_ANCHORS_ANY_CASE = ("aws", "bearer", "authorization")
-_FIELD_ANCHORS = ("secret", "passw", "key", "token", "credential")
-
-
-def _anchored(text: str, lower: str) -> bool:
-    return any(a in text for a in _ANCHORS) or any(a in lower for a in _ANCHORS_ANY_CASE)
-
-
-def _mixed(value: str) -> bool:
-    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-
-
-def _token_like(value: str) -> bool:
-    return len(value) >= 16 and not any(c.isspace() for c in value) and _mixed(value)
+_DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +64,24 @@ def _walk(value: Any, where: str) -> Iterator[tuple[str, str, str | None]]:
             yield from _walk(v, f"{where}[{i}]")
 
 
+def may_hold_secret(value: Any) -> bool:
+    """Whether ``value`` (any JSON-like value) could hold a secret: one C-speed pass.
+
+    False means the exact scan would find nothing; True means look closer. A value
+    that cannot be dumped as JSON (a huge integer, a lone surrogate) is looked at.
+    """
+    try:
+        text = orjson.dumps(value, option=_DUMP_OPTIONS, default=str)
+    except (TypeError, orjson.JSONEncodeError):
+        return True
+    return JSON_GATE.search(text) is not None
+
+
+def json_text_may_hold_secret(text: bytes | str) -> bool:
+    """Whether a JSON text as written (a recording file) could hold a secret."""
+    return JSON_GATE.search(text) is not None
+
+
 class SecretScanner:
     """Finds key-shaped secrets in strings, skipping values marked safe."""
 
@@ -180,47 +99,88 @@ class SecretScanner:
             return None
         if (
             field is not None
-            and _CREDENTIAL_NAME.search(field)
-            and _token_like(text)
+            and CREDENTIAL_NAME.search(field)
+            and token_like(text)
             and not self._allowed(text)
             and REDACTED not in text
         ):
             return SecretFinding(where, f"credential (field {field!r})", text[:4] + "…")
-        lower = text.lower()
-        for kind, pattern, mixed in _PATTERNS if _anchored(text, lower) else ():
+        if TEXT_GATE.search(text) is None:
+            return None
+        return self._exact(text, where)
+
+    def _exact(self, text: str, where: str) -> SecretFinding | None:
+        found = self._exact_at(text, where)
+        return found[0] if found is not None else None
+
+    def _exact_at(self, text: str, where: str) -> tuple[SecretFinding, int, int] | None:
+        """The first secret in ``text`` by the exact patterns, and where it sits."""
+        gates = iter(PATTERN_GATES)
+        for (kind, pattern, is_mixed), gate in zip(PATTERNS, gates, strict=False):
+            if gate.search(text) is None:
+                continue
             for m in pattern.finditer(text):
                 hit = m.group(0)
                 value = m.group(m.lastindex or 0)
                 if self._allowed(hit) or self._allowed(value):
                     continue
-                if REDACTED in hit or (mixed and not _mixed(value)):
+                if REDACTED in hit or (is_mixed and not mixed(value)):
                     continue
-                return SecretFinding(where, kind, hit[:6] + "…")
-        if ("=" in text or ":" in text) and any(a in lower for a in _FIELD_ANCHORS):
-            for m in _CREDENTIAL_FIELD_IN_TEXT.finditer(text):
-                name, value = m.group(1), m.group(2)
-                if _token_like(value) and not self._allowed(value) and REDACTED not in value:
-                    return SecretFinding(where, f"credential (field {name!r})", value[:4] + "…")
+                return SecretFinding(where, kind, hit[:6] + "…"), m.start(), m.end()
+        if next(gates).search(text) is None:
+            return None
+        for m in CREDENTIAL_FIELD_IN_TEXT.finditer(text):
+            name, value = m.group(1), m.group(2)
+            if token_like(value) and not self._allowed(value) and REDACTED not in value:
+                found = SecretFinding(where, f"credential (field {name!r})", value[:4] + "…")
+                return found, m.start(2), m.end(2)
         return None
 
     def scan(self, value: Any, where: str) -> SecretFinding | None:
+        """The first secret anywhere in ``value`` (a string, or JSON-like data), by field."""
+        if isinstance(value, str):
+            return self.scan_text(value, where)
+        if not may_hold_secret(value):
+            return None
+        return self._walk_exact(value, where)
+
+    def _walk_exact(self, value: Any, where: str) -> SecretFinding | None:
         for path, text, name in _walk(value, where):
             found = self.scan_text(text, path, field=name)
             if found is not None:
                 return found
         return None
 
-    def _first(self, checks: Iterable[tuple[Any, str]]) -> SecretFinding | None:
+    def scan_json(self, text: bytes | str, doc: Any, where: str) -> SecretFinding | None:
+        """The first secret in a JSON text as written (``doc``: the text parsed, if it parses).
+
+        One pass over ``text``; only on a candidate are the fields of ``doc`` looked at
+        (which names the place), then the text itself (a stream event is a string holding
+        JSON, where a credential field is only visible as text).
+        """
+        if not json_text_may_hold_secret(text):
+            return None
+        found = self._walk_exact(doc, where) if doc is not None else None
+        if found is None:
+            s = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+            found = self.scan_text(s, where)
+        return found
+
+    def _first(self, checks: list[tuple[Any, str]]) -> SecretFinding | None:
+        checks = [(value, where) for value, where in checks if value is not None]
+        if not may_hold_secret([value for value, _ in checks]):
+            return None  # one pass over everything said "nothing here"
         for value, where in checks:
-            if value is None:
-                continue
-            found = self.scan(value, where)
+            found = (
+                self.scan_text(value, where)
+                if isinstance(value, str)
+                else self._walk_exact(value, where)
+            )
             if found is not None:
                 return found
         return None
 
-    def scan_request(self, req: Request) -> SecretFinding | None:
-        """The first secret in a request as it would be written (already redacted)."""
+    def _request_checks(self, req: Request) -> list[tuple[Any, str]]:
         checks: list[tuple[Any, str]] = [({k: v}, "request.query") for k, v in req.query]
         checks += [
             (req.url, "request.url"),
@@ -230,20 +190,23 @@ class SecretScanner:
         ]
         if req.raw is not None and req.body is None:
             checks.append((req.raw.decode("utf-8", "replace"), "request.raw"))
-        return self._first(checks)
+        return checks
+
+    def scan_request(self, req: Request) -> SecretFinding | None:
+        """The first secret in a request as it would be written (already redacted)."""
+        return self._first(self._request_checks(req))
 
     def scan_interaction(self, inter: Interaction) -> SecretFinding | None:
         """The first secret anywhere in what would be written for ``inter``.
 
         Everything that reaches the file is looked at: URL, query, headers, bodies
         (JSON, text, and binary ones decoded leniently, since a key is ASCII even
-        inside bytes), every field of every stream event, the error note and test id.
+        inside bytes), every field of every stream event, each stream field joined
+        across events, the error note and test id.
         """
-        found = self.scan_request(inter.request)
-        if found is not None:
-            return found
         resp = inter.response
-        checks: list[tuple[Any, str]] = [
+        checks = self._request_checks(inter.request)
+        checks += [
             (resp.headers, "response.headers"),
             (resp.body, "response.body"),
             (resp.text, "response.text"),
@@ -252,22 +215,34 @@ class SecretScanner:
             checks.append((resp.content.decode("utf-8", "replace"), "response.content"))
         checks += [(resp.error, "response.error"), (inter.test_id, "test"), (inter.meta, "meta")]
         found = self._first(checks)
-        if found is not None:
+        if found is not None or not resp.events:
             return found
+        return self.scan_events(resp.events)
+
+    def scan_events(self, events: Sequence[Event]) -> SecretFinding | None:
+        """The first secret in a stream: in one event's field, or cut across events."""
         fields = [
             (i, attr, text)
-            for i, ev in enumerate(resp.events)
+            for i, ev in enumerate(events)
             for attr in ("data", "comment", "id", "event")
             if (text := getattr(ev, attr))
         ]
-        # One anchor pass over the whole stream; only a stream that has an anchor somewhere
-        # is scanned event by event (to name the event that holds the secret).
-        joined = "\n".join(text for _, _, text in fields)
-        lower = joined.lower()
-        if not _anchored(joined, lower) and not any(a in lower for a in _FIELD_ANCHORS):
-            return None
-        for i, attr, text in fields:
-            found = self.scan_text(text, f"response.events[{i}].{attr}")
-            if found is not None:
-                return found
+        if may_hold_secret([text for _, _, text in fields]):
+            # Event by event first: a secret inside one event is named by that event.
+            for i, attr, text in fields:
+                found = self.scan_text(text, f"response.events[{i}].{attr}")
+                if found is not None:
+                    return found
+        for joined in joined_fields(events):
+            text = joined.text
+            if joined.name is not None and CREDENTIAL_NAME.search(joined.name):
+                found = self.scan_text(text, joined.where(0, len(text)), field=joined.name)
+                if found is not None:
+                    return found
+            if len(text) < 12 or TEXT_GATE.search(text) is None:
+                continue
+            hit = self._exact_at(text, "")
+            if hit is not None:
+                found, start, end = hit
+                return SecretFinding(joined.where(start, end), found.kind, found.excerpt)
         return None

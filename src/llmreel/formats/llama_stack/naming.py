@@ -2,33 +2,41 @@
 
 llama-stack finds a recording by hashing the request and opening ``<hash>.json``;
 a file whose name no longer matches its request is silently never used. This
-module recomputes the name every recorder generation would have written
-(see docs/llama-stack-format.md, section 1), so ``llmreel check`` can name the
-stale files and ``llmreel export`` can write files llama-stack will find.
+module recomputes the name the recorder gives a document (the hash itself is
+:mod:`.hashing`), so ``llmreel check`` can name the stale files and ``llmreel
+export`` can write files llama-stack will find. See docs/llama-stack-format.md,
+section 1.
 
-- **v0.2** (versions A/A′/B): ``sha256(json.dumps({method, endpoint: url path,
-  body}, sort_keys=True))``; the file is ``<hash[:12]>.json``, model lists in B
-  ``models-<hash12>-<sha1(ids)[:8]>.json``.
-- **2026** (versions C–E): ``test_id`` joins the hashed dict (except model lists
-  whose URL path is a models path), the name is the full 64 hex digits, model
-  lists are ``models-<hash64>-<sha256(ids)[:8]>.json``; from D on the body is
-  normalized first (floats rounded to 5 places, long decimals inside strings
-  rewritten), version C hashed the raw body, so both are tried. Raw HTTP records
-  (``payload``) hash ``{test_id, url, method, payload}`` including the host.
+- **v0.2** (versions A/A′/B): ``<hash[:12]>.json``; model lists in B
+  ``models-<hash12>-<sha1(ids)[:8]>.json``, in A/A′ plain.
+- **2026**: the full 64 hex digits; model lists (logical endpoint ``/api/tags``,
+  ``/v1/models``, ``/v1/openai/v1/models``: ``store_recording``) are
+  ``models-<hash64>-<sha256(ids)[:8]>.json`` (``_model_identifiers_digest``).
 
-Hashing must use Python's ``json.dumps`` (default separators, ``ensure_ascii``)
-to reproduce the recorder byte for byte; orjson spells floats and spaces
-differently.
+**Stale or not.** A file is fresh when the current recorder of its generation
+looks it up under its name: for 2026, the May 2026 recorder's hash of its
+content. Model lists are looked up by ``models-<hash>-*.json``
+(``_model_list_responses``), so only the hash part counts. One more name is
+right: in server mode the recorder stores ``test_id`` from a fallback
+(``_get_test_context_with_fallback``) while it hashed the context it had, which
+may have been none; such a file is found by a run in the same mode.
+Names from older 2026 recorders (version C hashed the raw body) are listed by
+:func:`candidate_names` (``export`` keeps such a name) but are stale: the current
+recorder never opens them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlparse
+
+from llmreel.formats.llama_stack.hashing import (
+    hash_text,
+    hash_texts,
+    normalize_body_for_hash,
+    sha256_hex,
+)
 
 __all__ = [
     "GENERATIONS",
@@ -45,38 +53,8 @@ __all__ = [
 Generation = Literal["v0.2", "2026"]
 GENERATIONS: tuple[Generation, ...] = ("v0.2", "2026")
 
-# URL paths hashed without test_id in 2026 (C: the first two; D/E add the third).
-_NO_TEST_ID_PATHS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"})
 # Logical endpoints whose files are named models-<hash>-<digest>.json.
 _MODEL_LIST_ENDPOINTS = frozenset({"/api/tags", "/v1/models", "/v1/openai/v1/models"})
-_DECIMAL_IN_STRING = re.compile(r"-?\d+\.\d{4,}")
-
-
-def _json_hash(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def normalize_body_for_hash(value: Any, *, root: bool = True) -> Any:
-    """Versions D/E's ``_normalize_body_for_hash``: round floats, rewrite long decimals."""
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, str):
-        if "." not in value:
-            return value
-        return _DECIMAL_IN_STRING.sub(lambda m: f"{float(m.group(0)):.5f}", value)
-    if isinstance(value, dict):
-        out = {k: normalize_body_for_hash(v, root=False) for k, v in value.items()}
-        if root:
-            # E drops the project id of extra_body/extra_query before hashing.
-            for name in ("extra_body", "extra_query"):
-                inner = out.get(name)
-                if isinstance(inner, dict) and "project_id" in inner:
-                    out[name] = {k: v for k, v in inner.items() if k != "project_id"}
-        return out
-    if isinstance(value, list | tuple):
-        return [normalize_body_for_hash(v, root=False) for v in value]
-    return value
 
 
 def request_hash(
@@ -88,35 +66,11 @@ def request_hash(
 ) -> str:
     """The full sha256 hex digest llama-stack computes for a recorded request document.
 
-    ``normalize`` applies the D/E body normalization (2026 only; v0.2 never normalized).
+    ``normalize`` applies the 2026 body normalization (v0.2 never normalized).
     """
-    url = request.get("url")
-    url = url if isinstance(url, str) else ""
-    method = str(request.get("method") or "POST").upper()
-    if "payload" in request and "body" not in request:
-        payload = request.get("payload")
-        if generation == "2026" and normalize:
-            payload = normalize_body_for_hash(payload)
-        return _json_hash({"test_id": test_id, "url": url, "method": "POST", "payload": payload})
-    if "tool_name" in request and "provider" in request:
-        # Tool records (Tavily): hashed without test_id.
-        return _json_hash(
-            {
-                "provider": request.get("provider"),
-                "tool_name": request.get("tool_name"),
-                "kwargs": request.get("kwargs"),
-            }
-        )
-    path = urlparse(url).path
-    body = request.get("body")
-    hashed: dict[str, Any] = {"method": method, "endpoint": path}
-    if generation == "2026":
-        hashed["body"] = normalize_body_for_hash(body) if normalize else body
-        if path not in _NO_TEST_ID_PATHS:
-            hashed["test_id"] = test_id
-    else:
-        hashed["body"] = body
-    return _json_hash(hashed)
+    return sha256_hex(
+        hash_text(request, current=generation == "2026", test_id=test_id, normalize=normalize)
+    )
 
 
 def model_ids(endpoint: str, body: Any) -> list[str]:
@@ -148,26 +102,34 @@ def _digest(ids: list[str], algo: str) -> str:
     return hashlib.new(algo, text.encode()).hexdigest()[:8]
 
 
-def _is_model_list(request: dict[str, Any]) -> bool:
+def _model_list_endpoint(request: dict[str, Any]) -> str | None:
     endpoint = request.get("endpoint")
-    return isinstance(endpoint, str) and endpoint in _MODEL_LIST_ENDPOINTS
+    return endpoint if isinstance(endpoint, str) and endpoint in _MODEL_LIST_ENDPOINTS else None
 
 
-def expected_name(doc: dict[str, Any], generation: Generation, *, normalize: bool = True) -> str:
-    """The file name the newest recorder of ``generation`` gives this document."""
+def _request(doc: dict[str, Any]) -> dict[str, Any]:
     request = doc.get("request")
-    request = request if isinstance(request, dict) else {}
-    test_id = _test_id(doc)
-    h = request_hash(request, generation=generation, test_id=test_id, normalize=normalize)
-    if _is_model_list(request):
-        endpoint = str(request.get("endpoint"))
+    return request if isinstance(request, dict) else {}
+
+
+def _name(doc: dict[str, Any], h: str, generation: Generation, *, plain: bool = False) -> str:
+    """The file name for hash ``h`` (``plain``: version A's model lists, no digest)."""
+    endpoint = _model_list_endpoint(_request(doc))
+    if endpoint is not None and not plain:
         response = doc.get("response")
-        body = response.get("body") if isinstance(response, dict) else None
-        ids = model_ids(endpoint, body)
+        ids = model_ids(endpoint, response.get("body") if isinstance(response, dict) else None)
         if generation == "2026":
             return f"models-{h}-{_digest(ids, 'sha256')}.json"
         return f"models-{h[:12]}-{_digest(ids, 'sha1')}.json"
     return f"{h}.json" if generation == "2026" else f"{h[:12]}.json"
+
+
+def expected_name(doc: dict[str, Any], generation: Generation, *, normalize: bool = True) -> str:
+    """The file name the current recorder of ``generation`` gives this document."""
+    h = request_hash(
+        _request(doc), generation=generation, test_id=_test_id(doc), normalize=normalize
+    )
+    return _name(doc, h, generation)
 
 
 def _test_id(doc: dict[str, Any]) -> str | None:
@@ -182,14 +144,12 @@ def _test_id(doc: dict[str, Any]) -> str | None:
 
 def candidate_names(doc: dict[str, Any]) -> dict[str, str]:
     """Every name some recorder version could have given ``doc``, with the variant's label."""
-    request = doc.get("request")
-    request = request if isinstance(request, dict) else {}
+    request = _request(doc)
     out: dict[str, str] = {}
     is_2026 = "test_id" in doc or "id_normalization_mapping" in doc
     test_ids: list[str | None] = [_test_id(doc)]
     if test_ids[0] is not None:
-        # E's stored test id may come from a fallback the hash did not use (doc 1.3).
-        test_ids.append(None)
+        test_ids.append(None)  # the server-mode fallback (see the module docstring)
     gens: tuple[Generation, ...] = ("2026", "v0.2") if is_2026 else ("v0.2", "2026")
     for gen in gens:
         for normalize in (True, False) if gen == "2026" else (False,):
@@ -198,18 +158,9 @@ def candidate_names(doc: dict[str, Any]) -> dict[str, str]:
                 label = f"{gen}{'' if normalize or gen == 'v0.2' else ' (raw body)'}"
                 if tid is None and test_ids[0] is not None:
                     label += " (test_id null)"
-                if _is_model_list(request):
-                    endpoint = str(request.get("endpoint"))
-                    response = doc.get("response")
-                    body = response.get("body") if isinstance(response, dict) else None
-                    ids = model_ids(endpoint, body)
-                    if gen == "2026":
-                        out.setdefault(f"models-{h}-{_digest(ids, 'sha256')}.json", label)
-                    else:
-                        out.setdefault(f"models-{h[:12]}-{_digest(ids, 'sha1')}.json", label)
-                        out.setdefault(f"{h[:12]}.json", label + " (version A)")
-                else:
-                    out.setdefault(f"{h}.json" if gen == "2026" else f"{h[:12]}.json", label)
+                out.setdefault(_name(doc, h, gen), label)
+                if gen == "v0.2" and _model_list_endpoint(request) is not None:
+                    out.setdefault(_name(doc, h, gen, plain=True), label + " (version A)")
     return out
 
 
@@ -219,21 +170,44 @@ class NameCheck:
 
     ok: bool
     name: str
-    expected: str  # what the file should be called (the variant its shape suggests)
+    expected: str  # what the file should be called (its generation's current recorder)
     variant: str  # which recorder variant the name matched, or "" when none did
 
 
-def check_name(name: str, doc: dict[str, Any]) -> NameCheck:
-    """Compare a file name with the names every recorder version would have given ``doc``."""
-    base = name.rsplit("/", 1)[-1]
-    candidates = candidate_names(doc)
-    if base in candidates:
-        return NameCheck(True, base, base, candidates[base])
-    # The name's shape says which generation wrote it: report that generation's name.
-    stem = base.removesuffix(".json")
+def _generation_of(base: str, doc: dict[str, Any]) -> Generation:
+    """The generation a name's shape says wrote it (64 hex digits: 2026)."""
+    stem = base.removesuffix(".json").removeprefix("models-")
+    head = stem.split("-", 1)[0]
+    if len(head) == 64:
+        return "2026"
+    if len(head) == 12:
+        return "v0.2"
+    return "2026" if "test_id" in doc or "id_normalization_mapping" in doc else "v0.2"
+
+
+def _hash_part(name: str) -> str:
+    """``models-<hash>-<digest>.json`` → ``<hash>``; other names → their stem."""
+    stem = name.removesuffix(".json")
     if stem.startswith("models-"):
-        stem = stem.split("-")[1] if stem.count("-") >= 2 else stem
-    gen: Generation = "2026" if len(stem) == 64 else "v0.2"
-    if "test_id" in doc or "id_normalization_mapping" in doc:
-        gen = "2026"
-    return NameCheck(False, base, expected_name(doc, gen), "")
+        return stem.removeprefix("models-").split("-", 1)[0]
+    return stem
+
+
+def check_name(name: str, doc: dict[str, Any]) -> NameCheck:
+    """Whether the current recorder of the name's generation finds ``doc`` as ``name``."""
+    base = name.rsplit("/", 1)[-1]
+    gen = _generation_of(base, doc)
+    request = _request(doc)
+    tids: list[str | None] = [_test_id(doc)] if gen == "2026" else [None]
+    if tids[0] is not None:
+        tids.append(None)  # the server-mode fallback
+    texts = hash_texts(request, current=gen == "2026", test_ids=tids)
+    names = [_name(doc, sha256_hex(t), gen) for t in texts]
+    is_models = base.startswith("models-") and _model_list_endpoint(request) is not None
+    for i, candidate in enumerate(names):
+        if base == candidate or (is_models and _hash_part(base) == _hash_part(candidate)):
+            return NameCheck(True, base, names[0], gen if i == 0 else f"{gen} (test_id null)")
+    plain = f"{sha256_hex(texts[0])[:12]}.json"
+    if gen == "v0.2" and _model_list_endpoint(request) is not None and base == plain:
+        return NameCheck(True, base, names[0], "v0.2 (version A)")  # A/A′: no models- name
+    return NameCheck(False, base, names[0], "")

@@ -16,7 +16,12 @@ wire bytes. This module bridges that to what the SDK really sends and expects:
   drops top-level ``None`` kwargs and validates ``messages``/``tools`` into its own
   models (unknown keys and empty values vanish) while ``options``/``format`` go
   out verbatim: the key is computed from that wire body;
-- ``extra_body`` is merged into the body, as the SDK does;
+- ``extra_body`` is merged into the body, as the SDK does; ``extra_query`` becomes the
+  request's query parameters (IBM watsonx model lists carry ``project_id`` there, which
+  the matcher ignores, as llama-stack's own hash does);
+- a chat call recorded under ``/v1/completions`` (its body has ``messages`` and its
+  answer is ``ChatCompletion``/``ChatCompletionChunk`` objects) was a
+  ``chat.completions.create`` call: the answer's type tells the endpoint;
 - streams become SSE (openai) or NDJSON (ollama) events; recorded provider
   errors become the HTTP error the provider sent (a null error body stays null);
   a stream that failed midway replays its chunks, then the in-stream error;
@@ -57,8 +62,43 @@ def _fail(path: str, reason: str) -> RecordingFileError:
     return RecordingFileError(path, f"llama-stack recording: {reason}")
 
 
-def wire_request(req: dict[str, Any], path: str) -> tuple[Request, bool]:
-    """The wire request an SDK call recorded by llama-stack sends; and whether any body matches."""
+# Answer types that only chat.completions.create returns.
+_CHAT_TYPES = ("openai.types.chat.chat_completion.", "openai.types.chat.chat_completion_chunk.")
+
+
+def _recorded_endpoint(req: dict[str, Any], resp: dict[str, Any]) -> Any:
+    """The endpoint the SDK call really used: a chat answer means a chat call."""
+    endpoint = req.get("endpoint")
+    body = req.get("body")
+    if endpoint == "/v1/completions" and isinstance(body, dict) and "messages" in body:
+        answer = resp.get("body")
+        first = answer[0] if isinstance(answer, list) and answer else answer
+        if _type(first).startswith(_CHAT_TYPES):
+            return "/v1/chat/completions"
+    return endpoint
+
+
+def _query(extra: Any) -> list[tuple[str, str]]:
+    """``extra_query`` as the SDK sends it: one parameter per value, values as strings."""
+    if not isinstance(extra, dict):
+        return []
+    out: list[tuple[str, str]] = []
+    for k, v in extra.items():
+        for item in v if isinstance(v, list) else [v]:
+            if item is None:
+                continue
+            text = ("true" if item else "false") if isinstance(item, bool) else str(item)
+            out.append((str(k), text))
+    return out
+
+
+def wire_request(
+    req: dict[str, Any], path: str, resp: dict[str, Any] | None = None
+) -> tuple[Request, bool]:
+    """The wire request an SDK call recorded by llama-stack sends; and whether any body matches.
+
+    ``resp`` (the recorded answer) corrects an endpoint the recorder mislabelled.
+    """
     url = req.get("url") or ""
     if not isinstance(url, str):
         raise _fail(path, "request.url should be a string")
@@ -69,13 +109,15 @@ def wire_request(req: dict[str, Any], path: str) -> tuple[Request, bool]:
         body = req.get("payload")
         return Request(method=method, url=url, path=parts.path or "/", body=body), False
 
-    endpoint = req.get("endpoint") or urlsplit(url).path or "/"
+    endpoint = (_recorded_endpoint(req, resp) if resp else req.get("endpoint")) or ""
+    endpoint = endpoint or urlsplit(url).path or "/"
     if not isinstance(endpoint, str):
         raise _fail(path, "request.endpoint should be a string")
     body = req.get("body")
     if body is not None and not isinstance(body, dict):
         raise _fail(path, f"request.body should be an object, found {type(body).__name__}")
     body = dict(body or {})
+    query = _query(body.get("extra_query"))
     for opt in _SDK_OPTIONS:
         body.pop(opt, None)
     extra = body.pop("extra_body", None)
@@ -94,7 +136,7 @@ def wire_request(req: dict[str, Any], path: str) -> tuple[Request, bool]:
         # The openai SDK asks for base64 unless told otherwise (and decodes only strings,
         # so the recorded float lists are answered as they are).
         wire_body = {**body, "encoding_format": "base64"}
-    return Request(method=method, url=url, path=endpoint, body=wire_body), any_body
+    return Request(method=method, url=url, path=endpoint, query=query, body=wire_body), any_body
 
 
 def _data(item: Any) -> Any:
@@ -112,7 +154,7 @@ def _type(item: Any) -> str:
 
 
 def _is_ollama(items: list[Any], endpoint: str) -> bool:
-    types = {_type(i) for i in items}
+    types = {str(i.get("__type__", "")) for i in items if isinstance(i, dict)}
     if any(t.startswith("ollama.") for t in types):
         return True
     return not any(t.startswith("openai.") for t in types) and endpoint.startswith("/api/")
@@ -277,7 +319,7 @@ def from_document(doc: dict[str, Any], path: str) -> Interaction:
     if not isinstance(req_doc, dict) or not isinstance(resp_doc, dict):
         raise _fail(path, "'request' and 'response' should be objects")
     raw = "payload" in req_doc and "body" not in req_doc
-    request, any_body = wire_request(req_doc, path)
+    request, any_body = wire_request(req_doc, path, resp_doc)
     try:
         response = wire_response(request, resp_doc, path, raw)
     except (TypeError, ValueError, struct.error) as exc:

@@ -295,6 +295,7 @@ class Engine:
             key=key,
             recorded_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             normalizers=self.matcher.specs,
+            rules=self.matcher.rule_ids,
             test_id=self.test_id,
         )
         self._scan_secrets(inter)

@@ -171,12 +171,15 @@ async def test_azure_openai_deployment_paths_replay_offline_without_the_api_key(
         sync, aio = clients(key, version)
         async with aio:
             with sync:
-                chunks = list(sync.chat.completions.create(**kw, stream=True))
+                # The sync client blocks: off the event loop, as an async app would call it.
+                chunks = await asyncio.to_thread(
+                    lambda: list(sync.chat.completions.create(**kw, stream=True))
+                )
             reply = await aio.chat.completions.create(**kw)
         return [[c.model_dump() for c in chunks], reply.model_dump()]
 
     azure_key = "0123456789abcdef0123456789abcdef"
-    with llmreel.use_cassette(tmp_path, mode="record") as rec:
+    async with llmreel.use_cassette(tmp_path, mode="record") as rec:
         live = await calls(azure_key)
     assert rec.recorded == 2 and azure.api_keys_seen == [azure_key] * 2
     assert live[1]["choices"][0]["message"]["content"]
@@ -186,19 +189,17 @@ async def test_azure_openai_deployment_paths_replay_offline_without_the_api_key(
     assert stored.path == "/openai/deployments/smollm2/chat/completions"
     assert ("api-version", "2024-10-21") in stored.query
 
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-        assert await calls("another-key") == live
+    with offline():
+        async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+            assert await calls("another-key") == live
     assert rep.played == 2
     # api-version changes the answer, so it is part of the match.
     sync, aio = clients("k", "2025-04-01-preview")
-    await aio.close()
-    with (
-        sync,
-        offline(),
-        llmreel.use_cassette(tmp_path, mode="replay"),
-        pytest.raises(openai.NotFoundError, match="replay miss"),
-    ):
-        sync.chat.completions.create(**kw)
+    sync.close()
+    with offline(), pytest.raises(llmreel.ReplayMissError, match="replay miss"):
+        async with aio, llmreel.use_cassette(tmp_path, mode="replay"):
+            with pytest.raises(openai.NotFoundError, match="replay miss"):
+                await aio.chat.completions.create(**kw)
 
 
 # --------------------------------------------------------------------------- Responses API

@@ -102,3 +102,18 @@ def test_help_lists_every_rule_with_what_it_merges() -> None:
     flat = " ".join(out.split())
     for rule in RULES:
         assert f"{rule.name} ({rule.id})" in flat
+
+
+def test_diff_of_two_uploads_shows_the_form_field_that_differs(tmp_path: Path) -> None:
+    engine = Engine(Cassette(tmp_path), "record")
+    names = []
+    for data in (b"hello", b"hellO"):
+        upload = openai_request(
+            lambda c, data=data: c.files.create(file=("notes.txt", data), purpose="assistants")
+        )
+        answer = Response(200, headers={"content-type": "application/json"}, body={"id": "f"})
+        inter = engine.build_interaction(upload, Matcher().key(upload), answer)
+        names.append(tmp_path / engine.commit(inter, 0, overwrite=True).name)
+    code, out, _ = run("diff", *names)
+    assert code == 1 and "request bodies are identical" not in out
+    assert '"filename": "notes.txt"' in out and '-    "sha256": "' in out

@@ -17,6 +17,7 @@ import orjson
 from llmreel import Cassette, Engine, Interaction, Matcher, Request, Response
 from llmreel.formats import native
 from llmreel.store.cassette import INDEX_THRESHOLD
+from llmreel.tools.audit import check_files
 
 
 def _chat(content: Any, **extra: Any) -> Request:
@@ -113,3 +114,30 @@ def test_two_old_recordings_that_rules_make_one_request_form_a_sequence(tmp_path
     _write_old_file(tmp_path, _chat("same"), "second", pos=1)
     engine = Engine(Cassette(tmp_path), "replay")
     assert [_answer(engine, _chat("same")) for _ in range(2)] == [{"a": "first"}, {"a": "second"}]
+
+
+def test_check_verifies_each_file_under_its_own_rules(tmp_path: Path) -> None:
+    old = _write_old_file(tmp_path, _chat([{"type": "text", "text": "x"}], stream=False), "old")
+    engine = Engine(Cassette(tmp_path), "record")
+    new_request = _chat([{"type": "text", "text": "y"}], stream=False)
+    inter = engine.build_interaction(
+        new_request, engine.matcher.key(new_request), Response(200, body={"a": 1})
+    )
+    new = tmp_path / engine.commit(inter, 0, overwrite=True).name
+    # A rule this llmreel does not have (written by a newer one): noted, not flagged.
+    doc = orjson.loads(new.read_bytes())
+    doc["rules"] = [*doc["rules"], "some-future-rule@1"]
+    (tmp_path / "newer").mkdir()
+    future = tmp_path / "newer" / "future.json"
+    future.write_bytes(orjson.dumps(doc))
+
+    report = check_files([(p, tmp_path) for p in (old, new, future)])
+    assert report.ok, report.problems  # the old raw key and the new canonical one both hold
+    assert [n.file for n in report.notes] == [str(future)]
+    assert "some-future-rule@1" in report.notes[0].message
+
+    # A hand edit is still caught, under the file's own rules.
+    edited = orjson.loads(new.read_bytes())
+    edited["request"]["body"]["model"] = "other"
+    new.write_bytes(orjson.dumps(edited))
+    assert check_files([(new, tmp_path)]).counts()["stale-key"] == 1

@@ -18,12 +18,7 @@ from rich.markup import escape
 from llmreel.cli.app import app
 from llmreel.cli.locations import read_location
 from llmreel.cli.output import fail, out
-from llmreel.matching import (
-    body_diff,
-    canonical_json,
-    format_similarity,
-    similarity,
-)
+from llmreel.matching import Matcher, body_diff, canonical_json, format_similarity, similarity
 from llmreel.model.interaction import Interaction, Request
 from llmreel.tools.catalog import find_files, load, load_many
 from llmreel.tools.summary import summarize
@@ -80,6 +75,14 @@ PathOpt = Annotated[
 MethodOpt = Annotated[str | None, typer.Option("--method", help="Method for a bare body.")]
 
 
+def _shown_body(request: Request) -> Any:
+    """A JSON body as sent; a multipart form as its fields; other bytes by their digest."""
+    if request.body is not None or not request.raw:
+        return request.body
+    parts = Matcher().key_parts(request)
+    return parts.get("form", {"raw_sha256": parts.get("raw_sha256")})
+
+
 def _answer_lines(inter: Interaction) -> list[str]:
     s = summarize(inter)
     lines = [f"status {s.status}" + (f"  finish {s.finish_reason}" if s.finish_reason else "")]
@@ -108,7 +111,7 @@ def _closest(request: Request, directory: Path) -> tuple[float, Path, Interactio
                 pool.append((item.path, inter))
     same_model = [(p, i) for p, i in pool if model and i.request.model == model]
     for path, inter in same_model or pool:
-        score = similarity(inter.request.body, request.body)
+        score = similarity(_shown_body(inter.request), _shown_body(request))
         if best is None or score > best[0]:
             best = (score, path, inter)
     return best
@@ -168,10 +171,11 @@ def diff_command(
         here = f"{lreq.method.upper()} {lreq.path}"
         there = f"{request.method.upper()} {request.path}"
         console.print(escape(f"endpoint: {here} != {there}"))
-    if canonical_json(lreq.body) != canonical_json(request.body):
+    lbody, rbody = _shown_body(lreq), _shown_body(request)
+    if canonical_json(lbody) != canonical_json(rbody):
         differs = True
         console.print("[bold]request body[/bold]")
-        text = body_diff(lreq.body, request.body, limit=200)
+        text = body_diff(lbody, rbody, limit=200)
         text = text.replace("--- recorded", f"--- {left_name}", 1).replace(
             "+++ this request", f"+++ {right_name}", 1
         )

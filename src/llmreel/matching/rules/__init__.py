@@ -33,6 +33,7 @@ __all__ = [
     "form_view",
     "parse_rule_names",
     "payload_digest",
+    "rules_off_for",
 ]
 
 # In the order they apply: nulls before defaults (a default compared to a null is moot),
@@ -70,6 +71,18 @@ def parse_rule_names(off: str | Iterable[str] | None) -> frozenset[str]:
                 )
             names.add(low)
     return frozenset(names)
+
+
+def rules_off_for(ids: Iterable[str]) -> frozenset[str] | None:
+    """The rules to switch off to key as a recording that stored ``ids`` was keyed.
+
+    A recording from before the rules stores none (all off). None: it was keyed by a rule
+    or a version of one that this llmreel does not have, so its key cannot be recomputed.
+    """
+    stored = set(ids)
+    if stored - {r.id for r in RULES}:
+        return None
+    return frozenset(r.name for r in RULES if r.id not in stored)
 
 
 def _private_copy(body: Any) -> Any:

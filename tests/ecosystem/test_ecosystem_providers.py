@@ -112,7 +112,7 @@ def test_gemini_alt_sse_and_model_in_path_are_part_of_the_match(
     headers = {"x-goog-api-key": GEMINI_KEY}
     with llmreel.use_cassette(tmp_path, mode="record"):
         requests.post(f"{base}/g1:streamGenerateContent?alt=sse", json=body, headers=headers)
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay"):
+    with offline(), llmreel.use_cassette(tmp_path, mode="replay", on_miss="respond"):
         as_array = requests.post(f"{base}/g1:streamGenerateContent", json=body, headers=headers)
         other_model = requests.post(
             f"{base}/g2:streamGenerateContent?alt=sse", json=body, headers=headers
@@ -261,7 +261,7 @@ def test_responses_background_polling_replays_as_a_sequence(tmp_path: Path) -> N
     assert rep.played == 4
     # One poll more than was recorded is an explained miss, not a silent repeat.
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0)
-    with client, offline(), llmreel.use_cassette(tmp_path, mode="replay"):
+    with client, offline(), llmreel.use_cassette(tmp_path, mode="replay", on_miss="respond"):
         client.responses.create(model="m", input="hello", background=True)
         for _ in range(3):
             client.responses.retrieve("resp_bg0001")

@@ -85,11 +85,16 @@ def rules_off_for(ids: Iterable[str]) -> frozenset[str] | None:
     return frozenset(r.name for r in RULES if r.id not in stored)
 
 
-def _private_copy(body: Any) -> Any:
+def _dumped(body: Any) -> bytes | None:
     try:
-        return orjson.loads(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
     except (TypeError, orjson.JSONEncodeError):
-        return copy.deepcopy(body)
+        return None  # not plain JSON (a custom normalizer's output): copied the slow way
+
+
+def _private_copy(body: Any, dumped: bytes | None = None) -> Any:
+    dumped = dumped if dumped is not None else _dumped(body)
+    return copy.deepcopy(body) if dumped is None else orjson.loads(dumped)
 
 
 class CanonicalRules:
@@ -110,8 +115,15 @@ class CanonicalRules:
         """The keyed form of a JSON body (a rewritten copy; ``body`` is not changed)."""
         if not self._body_rules or not isinstance(body, dict | list):
             return body
-        out = _private_copy(body)
-        for rule in self._body_rules:
+        dumped = _dumped(body)
+        # A rule that cannot change this body is skipped (no rule makes another one apply).
+        rules = [
+            r for r in self._body_rules if dumped is None or r.wanted is None or r.wanted(dumped)
+        ]
+        if not rules:
+            return body
+        out = _private_copy(body, dumped)
+        for rule in rules:
             assert rule.apply is not None
             out = rule.apply(out, endpoint)
         return out

@@ -22,6 +22,7 @@ from llmreel.providers.endpoints import Endpoint
 __all__ = ["Rule", "objects_at", "same_value"]
 
 BodyRule = Callable[[Any, "Endpoint | None"], Any]
+Wanted = Callable[[bytes], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,10 @@ class Rule:
     merges: str
     safe: str
     apply: BodyRule | None = None  # None: the rule works on the raw body (multipart forms)
+    # A cheap test on the body's compact JSON: False only when the rule cannot change it
+    # (most bodies have no null, no tool call, no payload), which spares the walk.
+    wanted: Wanted | None = None
+    any_path: bool = False  # True: also applies on paths no endpoint is known for
 
     @property
     def id(self) -> str:

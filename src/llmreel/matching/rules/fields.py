@@ -60,6 +60,7 @@ NULL_FIELDS = Rule(
     safe="the APIs define null for their optional members as 'not given'; nulls inside JSON "
     "schemas, tool arguments, metadata and fields the API does not define are kept",
     apply=_drop_nulls,
+    wanted=lambda dumped: b"null" in dumped,
 )
 
 API_DEFAULTS = Rule(

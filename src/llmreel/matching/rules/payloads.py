@@ -26,6 +26,18 @@ MIN_BARE = 1024
 # A data URL's payload is replaced from this size on (shorter ones are shown as sent).
 MIN_DATA_URL = 64
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+# A body may hold a payload when its compact JSON has a data URL or a run of base64
+# characters long enough to be one; the run is found with a byte translation and a
+# substring search, which is a hundred times faster than a regular expression.
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_RUNS = bytes(ord("a") if i in _ALPHABET else ord(" ") for i in range(256))
+_LONG_RUN = b"a" * MIN_BARE
+
+
+def _may_hold_payload(dumped: bytes) -> bool:
+    if b";base64," in dumped:
+        return True
+    return len(dumped) >= MIN_BARE and _LONG_RUN in dumped.translate(_RUNS)
 
 
 def _decoded(text: str) -> bytes | None:
@@ -90,4 +102,6 @@ BASE64_PAYLOADS = Rule(
     safe="the replacement is one-to-one (only canonical base64 is replaced), so equal keys "
     "still mean equal payloads; applies to every JSON body",
     apply=_digest,
+    wanted=_may_hold_payload,
+    any_path=True,
 )

@@ -81,4 +81,6 @@ TEXT_BLOCKS = Rule(
     safe="the APIs define the string form as exactly that one text block; blocks with any "
     "other member (cache_control, citations) or more than one block are kept as sent",
     apply=_fold,
+    # Folding needs a "text" member (a text block) or a Responses "input".
+    wanted=lambda dumped: b'"text"' in dumped or b'"input"' in dumped,
 )

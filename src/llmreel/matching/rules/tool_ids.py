@@ -89,6 +89,13 @@ def _rename(body: Any, endpoint: Endpoint | None) -> Any:
     return body
 
 
+def _wanted(dumped: bytes) -> bool:
+    # Every id the rule renames is in a member whose name (or whose block's type) holds
+    # "tool_" (tool_calls, tool_call_id, tool_use, tool_use_id), "call_id" or, for
+    # Gemini, "unction" (functionCall, function_response...).
+    return b"tool_" in dumped or b"call_id" in dumped or b"unction" in dumped
+
+
 TOOL_CALL_IDS = Rule(
     "tool-call-ids",
     1,
@@ -97,4 +104,5 @@ TOOL_CALL_IDS = Rule(
     safe="an id only pairs a call with its result, and the pairing is kept; caveat: a server "
     "whose chat template prints ids into the prompt sees different text (switch the rule off)",
     apply=_rename,
+    wanted=_wanted,
 )

@@ -118,7 +118,10 @@ class CanonicalRules:
         dumped = _dumped(body)
         # A rule that cannot change this body is skipped (no rule makes another one apply).
         rules = [
-            r for r in self._body_rules if dumped is None or r.wanted is None or r.wanted(dumped)
+            r
+            for r in self._body_rules
+            if (endpoint is not None or r.any_path)
+            and (dumped is None or r.wanted is None or r.wanted(dumped, endpoint))
         ]
         if not rules:
             return body

@@ -22,7 +22,7 @@ from llmreel.providers.endpoints import Endpoint
 __all__ = ["Rule", "objects_at", "same_value"]
 
 BodyRule = Callable[[Any, "Endpoint | None"], Any]
-Wanted = Callable[[bytes], bool]
+Wanted = Callable[[bytes, "Endpoint | None"], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,11 @@ def same_value(a: Any, b: Any) -> bool:
     """JSON equality: 0 == 0.0, but False != 0 and "1" != 1."""
     if a is b:
         return True
+    scalar = (str, bool, type(None))
+    if isinstance(a, scalar) or isinstance(b, scalar):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return bool(a == b)
     try:
         return orjson.dumps(canonical(a), option=orjson.OPT_SORT_KEYS) == orjson.dumps(
             canonical(b), option=orjson.OPT_SORT_KEYS

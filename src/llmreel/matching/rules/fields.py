@@ -16,7 +16,10 @@ out and why).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+import orjson
 
 from llmreel.matching.rules.base import Rule, objects_at, same_value
 from llmreel.providers.defaults import DEFAULTS
@@ -52,6 +55,29 @@ def _drop_defaults(body: Any, endpoint: Endpoint | None) -> Any:
     return body
 
 
+@functools.lru_cache(maxsize=32)
+def _default_marks(name: str) -> tuple[bytes, ...]:
+    """Byte patterns one of which a body's compact JSON holds if a default may be dropped."""
+    marks: list[bytes] = []
+    for default in DEFAULTS.get(name, ()):
+        member = default.path.rsplit(".", 1)[-1].encode()
+        value = default.value
+        if isinstance(value, bool | str):
+            marks.append(b'"%s":%s' % (member, orjson.dumps(value)))
+        elif isinstance(value, int | float):
+            marks += [
+                b'"%s":%d' % (member, value),
+                b'"%s":%s' % (member, repr(float(value)).encode()),
+            ]
+        else:  # an object: its members may come in any order, so the name decides
+            marks.append(b'"%s":' % member)
+    return tuple(marks)
+
+
+def _may_hold_defaults(dumped: bytes, endpoint: Endpoint | None) -> bool:
+    return endpoint is not None and any(m in dumped for m in _default_marks(endpoint.name))
+
+
 NULL_FIELDS = Rule(
     "null-fields",
     1,
@@ -60,7 +86,7 @@ NULL_FIELDS = Rule(
     safe="the APIs define null for their optional members as 'not given'; nulls inside JSON "
     "schemas, tool arguments, metadata and fields the API does not define are kept",
     apply=_drop_nulls,
-    wanted=lambda dumped: b"null" in dumped,
+    wanted=lambda dumped, endpoint: b"null" in dumped,
 )
 
 API_DEFAULTS = Rule(
@@ -71,4 +97,5 @@ API_DEFAULTS = Rule(
     safe="only defaults the provider documents AND that every server of that path shares "
     "(llmreel.providers.defaults lists each with its source, and what was left out and why)",
     apply=_drop_defaults,
+    wanted=_may_hold_defaults,
 )

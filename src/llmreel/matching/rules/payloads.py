@@ -34,7 +34,7 @@ _RUNS = bytes(ord("a") if i in _ALPHABET else ord(" ") for i in range(256))
 _LONG_RUN = b"a" * MIN_BARE
 
 
-def _may_hold_payload(dumped: bytes) -> bool:
+def _may_hold_payload(dumped: bytes, endpoint: Endpoint | None) -> bool:
     if b";base64," in dumped:
         return True
     return len(dumped) >= MIN_BARE and _LONG_RUN in dumped.translate(_RUNS)

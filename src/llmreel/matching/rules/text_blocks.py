@@ -82,5 +82,5 @@ TEXT_BLOCKS = Rule(
     "other member (cache_control, citations) or more than one block are kept as sent",
     apply=_fold,
     # Folding needs a "text" member (a text block) or a Responses "input".
-    wanted=lambda dumped: b'"text"' in dumped or b'"input"' in dumped,
+    wanted=lambda dumped, endpoint: b'"text"' in dumped or b'"input"' in dumped,
 )

@@ -89,7 +89,7 @@ def _rename(body: Any, endpoint: Endpoint | None) -> Any:
     return body
 
 
-def _wanted(dumped: bytes) -> bool:
+def _wanted(dumped: bytes, endpoint: Endpoint | None) -> bool:
     # Every id the rule renames is in a member whose name (or whose block's type) holds
     # "tool_" (tool_calls, tool_call_id, tool_use, tool_use_id), "call_id" or, for
     # Gemini, "unction" (functionCall, function_response...).

@@ -54,7 +54,7 @@ def test_a_swallowed_miss_fails_the_block_at_its_end(tmp_path: Path) -> None:
     ):
         client.chat.completions.create(model="m", messages=MSGS)
     message = str(err.value)
-    assert message.startswith("1 request(s) in this use_cassette block had no recording")
+    assert message.startswith("1 request(s) in this use_cassette block got no recording")
     assert "The first miss:\nreplay miss: no recording" in message
     assert "on_miss='respond'" in message
 
@@ -85,7 +85,7 @@ def test_an_error_raised_in_the_block_is_kept_and_the_misses_noted(tmp_path: Pat
             client.chat.completions.create(model="m", messages=MSGS)
         except openai.NotFoundError as exc:
             raise RuntimeError("the app gave up") from exc
-    assert any("had no recording" in note for note in err.value.__notes__)
+    assert any("got no recording" in note for note in err.value.__notes__)
 
 
 def test_a_bad_on_miss_is_refused_where_it_is_written(tmp_path: Path) -> None:

@@ -323,10 +323,11 @@ def _unanswered(engine: Engine, count: int) -> ReplayMissError:
     where = engine.cassette.location
     detail = first.miss if first is not None and first.miss else "\n".join(engine.stats.missed)
     return ReplayMissError(
-        f"{count} request(s) in this use_cassette block had no recording in cassette {where}; "
-        f"llmreel answered each with a 404 in the API's shape (which the code may have "
-        f"caught). The block fails so that a missing recording never passes for an HTTP "
-        f"error. Pass on_miss='respond' to let such a block pass.\nThe first miss:\n{detail}",
+        f"{count} request(s) in this use_cassette block got no recording from cassette "
+        f"{where} (none matched, or the one that did was refused as stale); llmreel answered "
+        f"each with a 404 in the API's shape (which the code may have caught). The block "
+        f"fails so that a missing recording never passes for an HTTP error. Pass "
+        f"on_miss='respond' to let such a block pass.\nThe first miss:\n{detail}",
         key=(first.key or "") if first is not None else "",
         cassette=str(where),
     )

@@ -89,11 +89,22 @@ def _rename(body: Any, endpoint: Endpoint | None) -> Any:
     return body
 
 
+# Every id the rule renames is in one of these members (or a block of a type holding
+# "tool_use": tool_use, server_tool_use, mcp_tool_use, and every tool_use_id).
+_MARKERS = (
+    b'"tool_calls"',
+    b'"tool_call_id"',
+    b"tool_use",
+    b'"call_id"',
+    b'"functionCall"',
+    b'"function_call"',
+    b'"functionResponse"',
+    b'"function_response"',
+)
+
+
 def _wanted(dumped: bytes, endpoint: Endpoint | None) -> bool:
-    # Every id the rule renames is in a member whose name (or whose block's type) holds
-    # "tool_" (tool_calls, tool_call_id, tool_use, tool_use_id), "call_id" or, for
-    # Gemini, "unction" (functionCall, function_response...).
-    return b"tool_" in dumped or b"call_id" in dumped or b"unction" in dumped
+    return any(marker in dumped for marker in _MARKERS)
 
 
 TOOL_CALL_IDS = Rule(

@@ -6,10 +6,12 @@ Upstreams (see ``tests/upstreams``): ``llamacpp`` (real llama.cpp, session-wide)
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from blockbuster import blockbuster_ctx
 from hypothesis import HealthCheck, settings
 
 from llmreel.intercept.guard import block_network
@@ -52,6 +54,22 @@ def _soak_stays_on_loopback(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     with block_network():  # loopback only
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _async_tests_never_block_their_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every async test runs under blockbuster, as suites that use llmreel do: a blocking
+    call (file I/O, ``os.stat``, ``time.sleep``, a blocking socket, waiting on a held lock,
+    sqlite) made on an event loop's thread while an in-process adapter of llmreel
+    (``llmreel.intercept``: transports, aiohttp, ``use_cassette``) is on the stack raises
+    ``BlockingError`` and fails the test. Test code calling llmreel's sync API itself (to
+    read a recording back) is the test's business, not scanned."""
+    function = getattr(request.node, "function", None)
+    if function is None or not inspect.iscoroutinefunction(function):
+        yield
+        return
+    with blockbuster_ctx(["llmreel.intercept"]):
         yield
 
 

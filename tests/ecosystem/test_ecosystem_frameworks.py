@@ -130,16 +130,17 @@ async def test_litellm_acompletion_through_aiohttp_records_once_and_replays_offl
 ) -> None:
     kw = _litellm_kwargs(llamacpp_running)
     direct = _litellm_kwargs(llamacpp_running, provider="aiohttp_openai")
-    with llmreel.use_cassette(tmp_path, mode="record") as rec:
+    async with llmreel.use_cassette(tmp_path, mode="record") as rec:
         live = await _litellm_async(kw)
         live_direct = (await litellm.acompletion(**direct)).choices[0].message.content
     # httpx over LiteLLM's aiohttp transport, then a bare aiohttp session: one file per call,
     # not two (the aiohttp layer under the httpx one must not record the same call again).
     assert rec.recorded == 3 and len(_files(tmp_path)) == 3
     assert live[0] and live_direct == live[0]
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-        assert await _litellm_async(kw) == live
-        assert (await litellm.acompletion(**direct)).choices[0].message.content == live_direct
+    with offline():
+        async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+            assert await _litellm_async(kw) == live
+            assert (await litellm.acompletion(**direct)).choices[0].message.content == live_direct
     assert rep.played == 3 and not rep.misses
     # Close the aiohttp sessions and async SDK clients LiteLLM cached, in this event loop.
     await litellm.close_litellm_async_clients()
@@ -188,13 +189,14 @@ async def test_langchain_chat_openai_astream_replay_offline(
         temperature=0,
         max_retries=0,
     )
-    with llmreel.use_cassette(tmp_path, mode="record") as rec:
+    async with llmreel.use_cassette(tmp_path, mode="record") as rec:
         live = [c.content async for c in llm.astream("Name a fruit.")]
         live_msg = (await llm.ainvoke("Name a color.")).content
     assert rec.recorded == 2 and "".join(live)
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-        assert [c.content async for c in llm.astream("Name a fruit.")] == live
-        assert (await llm.ainvoke("Name a color.")).content == live_msg
+    with offline():
+        async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+            assert [c.content async for c in llm.astream("Name a fruit.")] == live
+            assert (await llm.ainvoke("Name a color.")).content == live_msg
     assert rep.played == 2
 
 
@@ -249,9 +251,10 @@ async def test_pydantic_ai_agent_run_stream_replays_offline(
             return [t async for t in result.stream_text(delta=True, debounce_by=None)]
 
     async with client:
-        with llmreel.use_cassette(tmp_path, mode="record") as rec:
+        async with llmreel.use_cassette(tmp_path, mode="record") as rec:
             live = await run()
         assert rec.recorded == 1 and "".join(live)
-        with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-            assert await run() == live
+        with offline():
+            async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+                assert await run() == live
     assert rep.played == 1

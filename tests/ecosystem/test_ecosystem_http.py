@@ -83,23 +83,25 @@ async def test_aiohttp_stream_and_json_replay_offline_as_recorded(
     url = f"{llamacpp_running.base_url}/v1/chat/completions"
     streamed = chat_body(llamacpp_running.model, stream=True)
     plain = chat_body(llamacpp_running.model, stream=False)
-    with llmreel.use_cassette(tmp_path, mode="record") as rec:
+    async with llmreel.use_cassette(tmp_path, mode="record") as rec:
         status, lines = await _aiohttp_stream_lines(url, streamed)
         jstatus, jbody, jtext = await _aiohttp_json(url, plain)
     assert (status, jstatus, rec.recorded) == (200, 200, 2)
     assert sse_data(lines)[-1] == "data: [DONE]"
     assert jbody["choices"][0]["message"]["content"]
 
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-        rstatus, rlines = await _aiohttp_stream_lines(url, streamed)
-        rjstatus, rjbody, rjtext = await _aiohttp_json(url, plain)
+    with offline():
+        async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+            rstatus, rlines = await _aiohttp_stream_lines(url, streamed)
+            rjstatus, rjbody, rjtext = await _aiohttp_json(url, plain)
     assert rep.played == 2 and not rep.misses
     assert (rstatus, rjstatus) == (200, 200)
     assert sse_data(rlines) == sse_data(lines)
     assert rjbody == jbody and json.loads(rjtext) == json.loads(jtext)
 
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay"):
-        raw = await _aiohttp_stream_iter_any(url, streamed)
+    with offline():
+        async with llmreel.use_cassette(tmp_path, mode="replay"):
+            raw = await _aiohttp_stream_iter_any(url, streamed)
     assert raw.decode().split("\n\n")[:-1] == [ln for ln in sse_data(lines)]
 
 
@@ -110,7 +112,7 @@ async def test_aiohttp_record_passes_each_chunk_on_before_the_upstream_finishes(
     url = f"{gemini.base_url}/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
     body = {"contents": [{"role": "user", "parts": [{"text": "one two three four five six"}]}]}
     arrivals: list[float] = []
-    with llmreel.use_cassette(tmp_path, mode="record") as rec:
+    async with llmreel.use_cassette(tmp_path, mode="record") as rec:
         start = time.perf_counter()
         async with (
             aiohttp.ClientSession() as session,
@@ -134,7 +136,7 @@ async def test_aiohttp_response_closed_early_is_recorded_as_incomplete(
 ) -> None:
     url = f"{gemini.base_url}/v1beta/models/g:streamGenerateContent?alt=sse&key=AIzaFAKE"
     body = {"contents": [{"parts": [{"text": "a b c d e f g h"}]}]}
-    with llmreel.use_cassette(tmp_path, mode="record"):
+    async with llmreel.use_cassette(tmp_path, mode="record"):
         async with aiohttp.ClientSession() as session:
             resp = await session.post(url, json=body)
             first = await resp.content.readline()
@@ -274,7 +276,7 @@ def test_replay_miss_through_aiohttp_and_requests_is_an_api_shaped_error(
 ) -> None:
     openai_url = f"{llamacpp_running.base_url}/v1/chat/completions"
     gemini_url = f"{gemini.base_url}/v1beta/models/g:generateContent?key=AIzaFAKE"
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay"):
+    with offline(), llmreel.use_cassette(tmp_path, mode="replay", on_miss="respond"):
         r = requests.post(openai_url, json=chat_body("m", stream=False))
         status, body, _ = asyncio.run(_aiohttp_json(gemini_url, {"contents": []}))
     assert r.status_code == 404 and r.headers["x-should-retry"] == "false"

@@ -112,7 +112,7 @@ def test_gemini_alt_sse_and_model_in_path_are_part_of_the_match(
     headers = {"x-goog-api-key": GEMINI_KEY}
     with llmreel.use_cassette(tmp_path, mode="record"):
         requests.post(f"{base}/g1:streamGenerateContent?alt=sse", json=body, headers=headers)
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay"):
+    with offline(), llmreel.use_cassette(tmp_path, mode="replay", on_miss="respond"):
         as_array = requests.post(f"{base}/g1:streamGenerateContent", json=body, headers=headers)
         other_model = requests.post(
             f"{base}/g2:streamGenerateContent?alt=sse", json=body, headers=headers
@@ -171,12 +171,15 @@ async def test_azure_openai_deployment_paths_replay_offline_without_the_api_key(
         sync, aio = clients(key, version)
         async with aio:
             with sync:
-                chunks = list(sync.chat.completions.create(**kw, stream=True))
+                # The sync client blocks: off the event loop, as an async app would call it.
+                chunks = await asyncio.to_thread(
+                    lambda: list(sync.chat.completions.create(**kw, stream=True))
+                )
             reply = await aio.chat.completions.create(**kw)
         return [[c.model_dump() for c in chunks], reply.model_dump()]
 
     azure_key = "0123456789abcdef0123456789abcdef"
-    with llmreel.use_cassette(tmp_path, mode="record") as rec:
+    async with llmreel.use_cassette(tmp_path, mode="record") as rec:
         live = await calls(azure_key)
     assert rec.recorded == 2 and azure.api_keys_seen == [azure_key] * 2
     assert live[1]["choices"][0]["message"]["content"]
@@ -186,19 +189,17 @@ async def test_azure_openai_deployment_paths_replay_offline_without_the_api_key(
     assert stored.path == "/openai/deployments/smollm2/chat/completions"
     assert ("api-version", "2024-10-21") in stored.query
 
-    with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-        assert await calls("another-key") == live
+    with offline():
+        async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+            assert await calls("another-key") == live
     assert rep.played == 2
     # api-version changes the answer, so it is part of the match.
     sync, aio = clients("k", "2025-04-01-preview")
-    await aio.close()
-    with (
-        sync,
-        offline(),
-        llmreel.use_cassette(tmp_path, mode="replay"),
-        pytest.raises(openai.NotFoundError, match="replay miss"),
-    ):
-        sync.chat.completions.create(**kw)
+    sync.close()
+    with offline(), pytest.raises(llmreel.ReplayMissError, match="replay miss"):
+        async with aio, llmreel.use_cassette(tmp_path, mode="replay"):
+            with pytest.raises(openai.NotFoundError, match="replay miss"):
+                await aio.chat.completions.create(**kw)
 
 
 # --------------------------------------------------------------------------- Responses API
@@ -260,7 +261,7 @@ def test_responses_background_polling_replays_as_a_sequence(tmp_path: Path) -> N
     assert rep.played == 4
     # One poll more than was recorded is an explained miss, not a silent repeat.
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0)
-    with client, offline(), llmreel.use_cassette(tmp_path, mode="replay"):
+    with client, offline(), llmreel.use_cassette(tmp_path, mode="replay", on_miss="respond"):
         client.responses.create(model="m", input="hello", background=True)
         for _ in range(3):
             client.responses.retrieve("resp_bg0001")

@@ -8,6 +8,7 @@ by the cassette. SDK retries are off so a miss cannot hide behind back-off.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,15 @@ async def test_openai_sync_and_async_stream_and_not_replay_offline(
         model=llamacpp_running.model, messages=MESSAGES, max_tokens=6, temperature=0
     )
 
+    def sync_calls() -> list[Any]:
+        return [
+            _dump(sync.chat.completions.create(**kw)),
+            _dump(list(sync.chat.completions.create(**kw, stream=True))),
+        ]
+
     async def calls() -> list[Any]:
-        out = [_dump(sync.chat.completions.create(**kw))]
-        out.append(_dump(list(sync.chat.completions.create(**kw, stream=True))))
+        # The sync client blocks: it runs off the event loop, as an async app would call it.
+        out = await asyncio.to_thread(sync_calls)
         out.append(_dump(await aio.chat.completions.create(**kw, seed=1)))
         stream = await aio.chat.completions.create(**kw, seed=1, stream=True)
         out.append(_dump([c async for c in stream]))
@@ -56,11 +63,12 @@ async def test_openai_sync_and_async_stream_and_not_replay_offline(
 
     async with aio:
         with sync:
-            with llmreel.use_cassette(tmp_path, mode="record") as rec:
+            async with llmreel.use_cassette(tmp_path, mode="record") as rec:
                 live = await calls()
             assert rec.recorded == 4
-            with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-                assert await calls() == live
+            with offline():
+                async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+                    assert await calls() == live
     assert rep.played == 4 and not rep.misses
 
 
@@ -78,22 +86,27 @@ async def test_anthropic_messages_sync_async_and_stream_events_replay_offline(
     # anthropic 2.x has no temperature argument; the llama.cpp upstream samples greedily.
     kw: dict[str, Any] = dict(model=llamacpp_running.model, max_tokens=6, messages=MESSAGES)
 
-    async def calls() -> list[Any]:
+    def sync_calls() -> list[Any]:
         out = [_dump(sync.messages.create(**kw))]
         with sync.messages.stream(**kw) as stream:
             out.append([e.type for e in stream])
             out.append(_dump(stream.get_final_message()))
+        return out
+
+    async def calls() -> list[Any]:
+        out = await asyncio.to_thread(sync_calls)  # the sync client, off the event loop
         out.append(_dump(await aio.messages.create(**kw, system="Be brief.")))
         return out
 
     async with aio:
         with sync:
-            with llmreel.use_cassette(tmp_path, mode="record") as rec:
+            async with llmreel.use_cassette(tmp_path, mode="record") as rec:
                 live = await calls()
             assert rec.recorded == 3
             assert live[1][0] == "message_start" and "message_stop" in live[1]
-            with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-                assert await calls() == live
+            with offline():
+                async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+                    assert await calls() == live
     assert rep.played == 3
 
 
@@ -105,21 +118,27 @@ async def test_ollama_native_sync_and_async_stream_replay_offline(
     aio = ollama.AsyncClient(host=fake_ollama.base_url)
     msgs = [{"role": "user", "content": "hello there"}]
 
+    def sync_calls() -> list[Any]:
+        return [
+            sync.chat(model="smollm2:135m", messages=msgs).model_dump(),
+            [c.model_dump() for c in sync.chat("smollm2:135m", msgs, stream=True)],
+        ]
+
     async def calls() -> list[Any]:
-        out = [sync.chat(model="smollm2:135m", messages=msgs).model_dump()]
-        out.append([c.model_dump() for c in sync.chat("smollm2:135m", msgs, stream=True)])
+        out = await asyncio.to_thread(sync_calls)  # the sync client, off the event loop
         out.append((await aio.generate(model="smollm2:135m", prompt="hi")).model_dump())
         stream = await aio.chat(model="smollm2:135m", messages=msgs, stream=True)
         out.append([c.model_dump() async for c in stream])
         return out
 
     try:
-        with llmreel.use_cassette(tmp_path, mode="record") as rec:
+        async with llmreel.use_cassette(tmp_path, mode="record") as rec:
             live = await calls()
         # The sync and async streamed chats are one request sent twice: a sequence of two.
         assert rec.recorded == 4 and len(list(tmp_path.glob("*.json"))) == 4
-        with offline(), llmreel.use_cassette(tmp_path, mode="replay") as rep:
-            assert await calls() == live
+        with offline():
+            async with llmreel.use_cassette(tmp_path, mode="replay") as rep:
+                assert await calls() == live
         assert rep.played == 4
     finally:
         sync.close()

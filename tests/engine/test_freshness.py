@@ -167,7 +167,8 @@ def test_on_stale_fail_refuses_the_replay_and_says_how_to_re_record(
 ) -> None:
     before = {p.name: p.read_bytes() for p in aged.glob("*.json")}
     with (
-        llmreel.use_cassette(aged, max_age="90d", on_stale="fail") as session,
+        # The 404 itself is the point here; by default the block would fail at its end too.
+        llmreel.use_cassette(aged, max_age="90d", on_stale="fail", on_miss="respond") as session,
         client(faulty) as c,
         pytest.raises(openai.NotFoundError) as info,
     ):
@@ -219,6 +220,7 @@ def test_max_age_comes_from_the_environment_when_not_given(
     monkeypatch.setenv("LLMREEL_MAX_AGE", "90d")
     monkeypatch.setenv("LLMREEL_ON_STALE", "fail")
     with (
+        pytest.raises(llmreel.ReplayMissError, match="refused as stale"),
         llmreel.use_cassette(aged),
         client(faulty) as c,
         pytest.raises(openai.NotFoundError, match="stale recording"),

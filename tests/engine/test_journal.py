@@ -35,7 +35,7 @@ def _client(base_url: str = "http://127.0.0.1:9/v1") -> openai.OpenAI:
 
 
 def test_a_replayed_stream_and_a_miss_are_journaled_with_their_details(seed_dir: Path) -> None:
-    with llmreel.use_cassette(seed_dir) as cassette, _client() as client:
+    with llmreel.use_cassette(seed_dir, on_miss="respond") as cassette, _client() as client:
         chunks = list(
             client.chat.completions.create(model=SEED_MODEL, messages=SEED_MESSAGES, stream=True)
         )

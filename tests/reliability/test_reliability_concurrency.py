@@ -212,7 +212,8 @@ async def test_asyncio_tasks_recording_and_replaying_one_stream_sequence(
     n = 30
     url = f"{faulty.base_url}/v1/chat/completions"
     body = {**SAME, "stream": True}
-    engine = open_engine(tmp_path, mode="record-if-missing")
+    # Opening a cassette reads its directory: off the event loop, as an async app would.
+    engine = await asyncio.to_thread(open_engine, tmp_path, mode="record-if-missing")
     async with httpx2.AsyncClient(transport=AsyncHttpx2Transport(engine)) as client:
 
         async def one(i: int) -> int:
@@ -225,13 +226,13 @@ async def test_asyncio_tasks_recording_and_replaying_one_stream_sequence(
     seq = sequence_on_disk(tmp_path)
     assert_positions_consistent(seq)
 
-    replay = open_engine(tmp_path, mode="replay")
+    replay = await asyncio.to_thread(open_engine, tmp_path, mode="replay")
     async with httpx2.AsyncClient(transport=AsyncHttpx2Transport(replay, on_miss="raise")) as c:
         replayed = await asyncio.gather(*(c.post(url, json=body) for _ in range(n)))
     replay.cassette.close()
     assert sorted(ident_of_sse(r.content) for r in replayed) == list(range(1, n + 1))
     # In order, one by one, a replay walks the sequence by position.
-    ordered = open_engine(tmp_path, mode="replay")
+    ordered = await asyncio.to_thread(open_engine, tmp_path, mode="replay")
     async with httpx2.AsyncClient(transport=AsyncHttpx2Transport(ordered)) as c:
         walk = [ident_of_sse((await c.post(url, json=body)).content) for _ in range(n)]
         miss = await c.post(url, json=body)

@@ -2,15 +2,15 @@
 
 :mod:`.serve` (``serve``), :mod:`.browse` (``ls``, ``show``), :mod:`.maintain`
 (``check``, ``prune``), :mod:`.migrate` (``import``, ``export``) and
-:mod:`.debug` (``key``, ``diff``), :mod:`.sync` (``sync push``, ``sync pull``),
-:mod:`.ui` (``ui``), :mod:`.verify` (``verify``, ``rerecord``); :mod:`.output` and
-:mod:`.locations` are what they share. A new command goes into the module of its
-group (or a new one imported here).
+:mod:`.key` (``key``), :mod:`.debug` (``diff``), :mod:`.sync` (``sync push``,
+``sync pull``), :mod:`.ui` (``ui``), :mod:`.verify` (``verify``, ``rerecord``);
+:mod:`.output` and :mod:`.locations` are what they share. A new command goes into
+the module of its group (or a new one imported here).
 Exit codes: 0 fine, 1 the command found something wrong (``check`` problems,
 ``diff`` differences, ``verify`` drift), 2 bad usage or unreadable input.
 """
 
-from llmreel.cli import browse, debug, maintain, migrate, serve, sync, ui, verify
+from llmreel.cli import browse, debug, key, maintain, migrate, serve, sync, ui, verify
 from llmreel.cli.app import app
 
 __all__ = ["app", "main"]
@@ -18,6 +18,7 @@ __all__ = ["app", "main"]
 _COMMANDS = (
     browse,
     debug,
+    key,
     maintain,
     migrate,
     serve,

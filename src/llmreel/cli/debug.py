@@ -1,8 +1,10 @@
-"""``llmreel key`` and ``llmreel diff``: why a request misses, and what changed between two."""
+"""``llmreel diff``: what changed between two recordings, or a request and its closest one.
+
+Also the request reading that ``llmreel key`` (:mod:`.key`) shares.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import sys
 from pathlib import Path
@@ -15,14 +17,13 @@ from rich.markup import escape
 
 from llmreel.cli.app import app
 from llmreel.cli.locations import read_location
-from llmreel.cli.output import JsonOpt, dumps, fail, out
-from llmreel.exceptions import ConfigError
-from llmreel.matching import Matcher, body_diff, canonical_json, parse_normalizer, similarity
+from llmreel.cli.output import fail, out
+from llmreel.matching import Matcher, body_diff, canonical_json, format_similarity, similarity
 from llmreel.model.interaction import Interaction, Request
 from llmreel.tools.catalog import find_files, load, load_many
 from llmreel.tools.summary import summarize
 
-__all__ = ["diff_command", "key_command"]
+__all__ = ["MethodOpt", "PathOpt", "diff_command", "read_request"]
 
 
 def _request_from(doc: Any, source: str, path_opt: str | None, method_opt: str | None) -> Request:
@@ -56,7 +57,7 @@ def _request_from(doc: Any, source: str, path_opt: str | None, method_opt: str |
     return Request(method=(method_opt or "POST").upper(), url="", path=path, body=doc)
 
 
-def _read_request(source: str, path_opt: str | None, method_opt: str | None) -> Request:
+def read_request(source: str, path_opt: str | None, method_opt: str | None) -> Request:
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
@@ -74,92 +75,12 @@ PathOpt = Annotated[
 MethodOpt = Annotated[str | None, typer.Option("--method", help="Method for a bare body.")]
 
 
-@app.command("key")
-def key_command(
-    request_file: Annotated[
-        str,
-        typer.Argument(
-            help="Request JSON: {method, path|url, body}, a bare body or a recording; - = stdin."
-        ),
-    ],
-    normalize: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--normalize", "-N", help="A normalizer: ignore:PATH, drop:FIELD, round:N, redact:PATH."
-        ),
-    ] = None,
-    directory: Annotated[
-        Path | None,
-        typer.Option(
-            "--dir",
-            "-d",
-            help="Also list the recordings with this key (a directory or s3://...).",
-            parser=read_location,
-        ),
-    ] = None,
-    path_opt: PathOpt = None,
-    method_opt: MethodOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Print the key of a request and which normalizers changed it (to debug a miss).
-
-    Example: [bold]llmreel key request.json -N ignore:metadata.request_id -N round:3[/bold]
-    """
-    request = _read_request(request_file, path_opt, method_opt)
-    try:
-        normalizers = [parse_normalizer(n) for n in normalize or ()]
-    except ConfigError as exc:
-        fail(str(exc))
-    matcher = Matcher(normalizers)
-    key = matcher.key(request)
-    applied: list[dict[str, Any]] = []
-    body = request.body
-    for n in normalizers:
-        after = n(body)
-        applied.append(
-            {"normalizer": n.spec, "changed": canonical_json(after) != canonical_json(body)}
-        )
-        body = after
-    matches: list[str] = []
-    if directory is not None:
-        for item in load_many(find_files([directory])):
-            for inter in item.interactions:
-                with contextlib.suppress(Exception):
-                    if Matcher(normalizers).key(inter.request) == key:
-                        matches.append(str(item.path))
-    doc = {
-        "key": key,
-        "method": request.method.upper(),
-        "path": request.path,
-        "normalizers": applied,
-        "key_parts": orjson.loads(canonical_json(matcher.key_parts(request))),
-        "recordings": matches,
-    }
-    if as_json:
-        sys.stdout.write(dumps(doc) + "\n")
-        return
-    console = out()
-    console.print(f"key {key}")
-    console.print(
-        escape(f"{request.method.upper()} {request.path}  (model {request.model or '-'})")
-    )
-    if applied:
-        for a in applied:
-            state = "changed the body" if a["changed"] else "[yellow]had no effect[/yellow]"
-            console.print(f"  normalizer {escape(a['normalizer'])}: {state}")
-    else:
-        console.print("  no normalizers (the body is keyed as sent)")
-    console.print(
-        "[dim]keyed JSON:[/dim] " + escape(canonical_json(doc["key_parts"]).decode()[:2000])
-    )
-    if directory is not None:
-        if matches:
-            for m in matches:
-                console.print(f"  recorded in {escape(m)}")
-        else:
-            console.print(
-                f"  [yellow]no recording in {escape(str(directory))} has this key[/yellow]"
-            )
+def _shown_body(request: Request) -> Any:
+    """A JSON body as sent; a multipart form as its fields; other bytes by their digest."""
+    if request.body is not None or not request.raw:
+        return request.body
+    parts = Matcher().key_parts(request)
+    return parts.get("form", {"raw_sha256": parts.get("raw_sha256")})
 
 
 def _answer_lines(inter: Interaction) -> list[str]:
@@ -190,7 +111,7 @@ def _closest(request: Request, directory: Path) -> tuple[float, Path, Interactio
                 pool.append((item.path, inter))
     same_model = [(p, i) for p, i in pool if model and i.request.model == model]
     for path, inter in same_model or pool:
-        score = similarity(inter.request.body, request.body)
+        score = similarity(_shown_body(inter.request), _shown_body(request))
         if best is None or score > best[0]:
             best = (score, path, inter)
     return best
@@ -225,7 +146,7 @@ def diff_command(
         left_name, right_name = str(a), str(b)
         request = right.request
     elif directory is not None:
-        request = _read_request(str(a), path_opt, method_opt)
+        request = read_request(str(a), path_opt, method_opt)
         found = _closest(request, directory)
         if found is None:
             fail(
@@ -235,7 +156,9 @@ def diff_command(
             )
         score, path, left = found
         left_name, right_name = str(path), str(a)
-        console.print(f"closest recording: {escape(left_name)} (similarity {score:.1%})")
+        console.print(
+            f"closest recording: {escape(left_name)} (similarity {format_similarity(score)})"
+        )
         right = None
     else:
         fail(
@@ -248,10 +171,11 @@ def diff_command(
         here = f"{lreq.method.upper()} {lreq.path}"
         there = f"{request.method.upper()} {request.path}"
         console.print(escape(f"endpoint: {here} != {there}"))
-    if canonical_json(lreq.body) != canonical_json(request.body):
+    lbody, rbody = _shown_body(lreq), _shown_body(request)
+    if canonical_json(lbody) != canonical_json(rbody):
         differs = True
         console.print("[bold]request body[/bold]")
-        text = body_diff(lreq.body, request.body, limit=200)
+        text = body_diff(lbody, rbody, limit=200)
         text = text.replace("--- recorded", f"--- {left_name}", 1).replace(
             "+++ this request", f"+++ {right_name}", 1
         )

@@ -115,6 +115,14 @@ def serve_command(
             "round:N, redact:PATH.",
         ),
     ] = None,
+    canonical_off: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--canonical-off",
+            help="A canonical rule to switch off (repeatable), or 'all' to key bodies as sent; "
+            "`llmreel key --help` lists them.",
+        ),
+    ] = None,
     on_exhausted: Annotated[
         str,
         typer.Option(
@@ -175,6 +183,7 @@ def serve_command(
             upstream=upstream,
             pace=pace,
             normalizers=normalize or (),
+            canonical_off=tuple(canonical_off or ()),
             on_exhausted=on_exhausted,
             allow_secrets=tuple(allow_secret or ()),
             max_body=max_body,

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Literal
+from typing import Literal
 
 from llmreel.engine.faults.schedule import AppliedFault, FaultPicker
 from llmreel.engine.faults.spec import FaultsLike
@@ -34,15 +34,20 @@ from llmreel.exceptions import (
 )
 from llmreel.matching import Matcher
 from llmreel.model.interaction import Interaction, Request, Response
-from llmreel.redaction import SecretScanner, redact_headers, redact_query, redact_url
+from llmreel.redaction import SecretScanner, redact_headers
+from llmreel.redaction.stored import stored_request
 from llmreel.store import Cassette, Entry
 from llmreel.store.cassette import StaleEntryError
 
-__all__ = ["Decision", "Engine", "Exhausted"]
+__all__ = ["Decision", "Deferred", "Engine", "Exhausted"]
 
 Exhausted = Literal["error", "repeat"]
 
 log = logging.getLogger("llmreel")
+
+
+class _WouldBlock(Exception):
+    """decide_nowait: deciding needs file or network I/O (nothing was changed)."""
 
 
 @dataclass(slots=True)
@@ -61,6 +66,16 @@ class Decision:
     pace: float | None = None
     entry: PendingEntry | None = None
     fault: AppliedFault | None = None
+
+
+@dataclass(slots=True)
+class Deferred:
+    """A decision :meth:`Engine.decide_nowait` could not take from memory: finish it with
+    :meth:`Engine.decide_deferred` in a worker thread (its fault is already picked)."""
+
+    request: Request
+    entry: PendingEntry
+    fault: AppliedFault | None
 
 
 class Engine:
@@ -158,13 +173,54 @@ class Engine:
         """
         if entry is None:
             entry = self.journal.begin(request)
+        applied = self._fault(request, entry, fault)
+        if applied is not None and applied.answers:
+            return Decision("fault", entry=entry, fault=applied)
+        decision = self._decided(request, entry, applied, wait=True)
+        assert decision is not None
+        return decision
+
+    def decide_nowait(
+        self, request: Request, entry: PendingEntry, *, fault: str | None = None
+    ) -> Decision | Deferred:
+        """:meth:`decide` when the answer is in memory, else a :class:`Deferred`.
+
+        For async adapters: a fault, a hit whose recording is loaded, a record or live
+        decision are decided here without touching a file; anything else (a lookup that
+        must re-read the directory, a recording not loaded yet, explaining a miss, a
+        remote store) comes back deferred, having changed nothing but picking the fault,
+        and the adapter finishes it with :meth:`decide_deferred` in a worker thread.
+        """
+        applied = self._fault(request, entry, fault)
+        if applied is not None and applied.answers:
+            return Decision("fault", entry=entry, fault=applied)
+        if self.cassette.in_memory_lookups:
+            decision = self._decided(request, entry, applied, wait=False)
+            if decision is not None:
+                return decision
+        return Deferred(request, entry, applied)
+
+    def decide_deferred(self, deferred: Deferred) -> Decision:
+        """Finish a :meth:`decide_nowait` that needed I/O (call it off the event loop)."""
+        decision = self._decided(deferred.request, deferred.entry, deferred.fault, wait=True)
+        assert decision is not None
+        return decision
+
+    def _fault(
+        self, request: Request, entry: PendingEntry, fault: str | None
+    ) -> AppliedFault | None:
         applied = self.faults.pick(request, fault)
         if applied is not None:
             entry.fault = applied.text
-            if applied.answers:
-                return Decision("fault", entry=entry, fault=applied)
+        return applied
+
+    def _decided(
+        self, request: Request, entry: PendingEntry, applied: AppliedFault | None, *, wait: bool
+    ) -> Decision | None:
         try:
-            decision = self._decide(request, entry)
+            decision = self._decide(request, entry, wait=wait)
+        except _WouldBlock:
+            return None
         except ReplayMissError as exc:
             entry.key = exc.key or entry.key
             entry.finish("miss", 404, note=str(exc), miss=str(exc))
@@ -182,7 +238,12 @@ class Engine:
             entry.file = PurePath(inter.path).name
         return decision
 
-    def _decide(self, request: Request, journal_entry: PendingEntry) -> Decision:
+    def _give_back(self, key: str) -> None:
+        """Nothing was consumed at this position: the next ask for ``key`` gets it again."""
+        with self._lock:
+            self._counters[key] -= 1
+
+    def _decide(self, request: Request, journal_entry: PendingEntry, *, wait: bool) -> Decision:
         if self.mode is Mode.LIVE:
             with self._lock:
                 self.stats.passed_through += 1
@@ -193,6 +254,9 @@ class Engine:
         if self.mode is Mode.RECORD:
             return self._record(request, key, n, overwrite=True)
         entry, count = self._entry_at(key, n, request)
+        if entry is None and not wait:
+            self._give_back(key)
+            raise _WouldBlock
         if entry is None:
             # Someone (another process, thread, or a hand edit) may have written since.
             self.cassette.refresh()
@@ -210,15 +274,24 @@ class Engine:
             with self._lock:
                 self.stats.missed.append(str(error).splitlines()[0])
             raise error
-        try:
-            inter = self.cassette.load(entry)
-        except StaleEntryError:
-            # The file changed under us; the cassette re-read the directory: ask again.
-            with self._lock:
-                self._counters[key] -= 1
-            return self._decide(request, journal_entry)
+        cached = None if wait else self.cassette.cached(entry)
+        if cached is not None:
+            inter = cached
+        elif not wait:
+            self._give_back(key)
+            raise _WouldBlock
+        else:
+            try:
+                inter = self.cassette.load(entry)
+            except StaleEntryError:
+                # The file changed under us; the cassette re-read the directory: ask again.
+                self._give_back(key)
+                return self._decide(request, journal_entry, wait=True)
         if self.freshness is not None:
             stale = self.freshness.check(inter)
+            if stale is not None and not wait:
+                self._give_back(key)  # warning, failing or re-recording: not on a loop
+                raise _WouldBlock
             if stale is not None and self._stale(stale, inter, request, key):
                 # Same position, overwritten: the file keeps its name and place in the sequence.
                 return self._record(request, key, entry.pos, overwrite=True)
@@ -295,6 +368,7 @@ class Engine:
             key=key,
             recorded_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             normalizers=self.matcher.specs,
+            rules=self.matcher.rule_ids,
             test_id=self.test_id,
         )
         self._scan_secrets(inter)
@@ -302,21 +376,7 @@ class Engine:
 
     def stored_request(self, request: Request) -> Request:
         """The request as it will be written: credential headers, query values, rules applied."""
-        return Request(
-            method=request.method.upper(),
-            url=redact_url(request.url, self.matcher.ignore_query),
-            path=request.path,
-            query=redact_query(request.query, self.matcher.ignore_query),
-            headers=redact_headers(request.headers.items()),
-            body=self._redacted_body(request.body),
-            raw=request.raw,
-        )
-
-    def _redacted_body(self, body: Any) -> Any:
-        for n in self.matcher.normalizers:
-            if n.spec.startswith("redact:"):
-                body = n(body)
-        return body
+        return stored_request(request, self.matcher)
 
     def _scan_secrets(self, inter: Interaction) -> None:
         found = self.scanner.scan_interaction(inter)

@@ -1,16 +1,26 @@
-"""Why a request missed: the closest recordings (same endpoint, same model) and a body diff.
+"""Why a request missed: the closest recordings (same endpoint, same model) and what differs.
 
-Similarity only explains a miss; it never makes one request match another.
+The difference shown is the one that decided: the keyed forms of the request and
+of the closest recording (query, body or form fields after normalizers and
+canonical rules), bounded to a few KB however large the bodies are. When a
+canonical rule is switched off and switching it on would have matched, the
+message says so. Similarity only explains a miss; it never makes one request
+match another.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 from llmreel.exceptions import ReplayMissError, SequenceExhaustedError
-from llmreel.matching import body_diff, similarity
+from llmreel.matching import Matcher, body_diff, canonical_json, format_similarity, similarity
 from llmreel.model.interaction import Interaction, Request
 from llmreel.store import Cassette, Entry
 
-__all__ = ["explain_miss"]
+__all__ = ["MAX_MESSAGE", "explain_miss"]
+
+MAX_MESSAGE = 6000  # characters: a miss message is read by a person, and logged
 
 
 def explain_miss(
@@ -21,7 +31,7 @@ def explain_miss(
     count: int,
     record_hint: str | None,
 ) -> ReplayMissError:
-    """The error for a request with no recording: closest recordings, body diff, what to do."""
+    """The error for a request with no recording: closest recordings, what differs, what to do."""
     matcher = cassette.matcher
     where = f"{request.method} {request.path}"
     model = request.model
@@ -44,18 +54,21 @@ def explain_miss(
     ]
     if not cassette.exists():
         lines.append(f"The cassette directory {cassette.location} does not exist yet.")
-    candidates = _closest(cassette, request)
+    mine = _compared(matcher.key_parts(request))
+    candidates = _closest(cassette, request, mine)
     if candidates:
         lines.append("Closest recordings (same endpoint" + (", same model" if model else "") + "):")
-        for score, entry, _ in candidates:
-            lines.append(f"  {entry.name}  (similarity {score:.1%})")
-        best = candidates[0][2]
-        lines.append(f"Body diff against {candidates[0][1].name}:")
-        recorded_body = matcher.normalize_body(best.request.body)
-        lines.append(body_diff(recorded_body, matcher.normalize_body(request.body)))
+        for score, entry, _, _ in candidates:
+            lines.append(f"  {entry.name}  (similarity {format_similarity(score)})")
+        _, best, inter, theirs = candidates[0]
+        lines.append(f"What differs from {best.name} (as keyed: query, body or form fields):")
+        if canonical_json(theirs) == canonical_json(mine):
+            lines.append("  nothing: the keyed forms are identical (the recording was not used).")
+        else:
+            lines.append(body_diff(theirs, mine))
+        lines.extend(_rule_hint(matcher, inter.request, request))
     else:
-        same = len(cassette)
-        lines.append(f"No recording with the same endpoint ({same} recording(s) in the cassette).")
+        lines.extend(_other_endpoints(cassette, request))
     if cassette.errors:
         names = ", ".join(sorted(cassette.errors)[:5])
         lines.append(
@@ -63,11 +76,20 @@ def explain_miss(
         )
     if matcher.specs:
         lines.append("Normalizers applied: " + ", ".join(matcher.specs))
+    if matcher.rules.off:
+        lines.append("Canonical rules switched off: " + ", ".join(sorted(matcher.rules.off)))
     lines.append(f"To record it: {hint}.")
-    return ReplayMissError("\n".join(lines), key=key, cassette=str(cassette.location))
+    return ReplayMissError(_bounded("\n".join(lines)), key=key, cassette=str(cassette.location))
 
 
-def _closest(cassette: Cassette, request: Request) -> list[tuple[float, Entry, Interaction]]:
+def _compared(parts: dict[str, Any]) -> dict[str, Any]:
+    """The keyed form without method and path (the candidates share them)."""
+    return {k: v for k, v in parts.items() if k not in ("method", "path")}
+
+
+def _closest(
+    cassette: Cassette, request: Request, mine: dict[str, Any]
+) -> list[tuple[float, Entry, Interaction, dict[str, Any]]]:
     model = request.model
     pool = [
         e
@@ -76,12 +98,48 @@ def _closest(cassette: Cassette, request: Request) -> list[tuple[float, Entry, I
     ]
     same_model = [e for e in pool if model and e.model == model]
     pool = (same_model or pool)[:200]
-    scored: list[tuple[float, Entry, Interaction]] = []
+    scored: list[tuple[float, Entry, Interaction, dict[str, Any]]] = []
     for entry in pool:
         try:
             inter = cassette.load(entry)
+            theirs = _compared(cassette.matcher.key_parts(inter.request))
         except Exception:
             continue
-        scored.append((similarity(inter.request.body, request.body), entry, inter))
+        scored.append((similarity(theirs, mine), entry, inter, theirs))
     scored.sort(key=lambda s: -s[0])
     return scored[:3]
+
+
+def _rule_hint(matcher: Matcher, recorded: Request, request: Request) -> list[str]:
+    """When rules are switched off: would switching them on have matched?"""
+    if not matcher.rules.off:
+        return []
+    full = Matcher(matcher.normalizers, ignore_query=matcher.ignore_query)
+    if full.key(recorded) != full.key(request):
+        return []
+    off = ", ".join(sorted(matcher.rules.off))
+    return [
+        f"With the canonical rules that are switched off ({off}) on, this request would "
+        f"match: the difference is one they treat as the same request."
+    ]
+
+
+def _other_endpoints(cassette: Cassette, request: Request) -> list[str]:
+    entries = cassette.entries()
+    if not entries:
+        return ["The cassette holds no recordings."]
+    counts = Counter(f"{e.method} {e.path}" for e in entries)
+    listed = ", ".join(f"{where} ({n})" for where, n in counts.most_common(5))
+    more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+    return [
+        f"No recording of {request.method.upper()} {request.path} "
+        f"({len(entries)} recording(s) in the cassette). Recorded endpoints: {listed}{more}."
+    ]
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    head = message[: MAX_MESSAGE - 200]
+    tail = message.splitlines()[-1][:190]
+    return f"{head}\n... (message cut at {MAX_MESSAGE} characters)\n{tail}"

@@ -3,6 +3,7 @@
 A file looks like::
 
     {"llmreel":1,"key":"…","pos":0,"recorded_at":"…","normalizers":[],"test":null,
+    "rules":["multipart-form@1","null-fields@1",…],
     "request":{"method":"POST","url":"…","path":"/v1/chat/completions","headers":{…},"body":{…}},
     "response":{"status":200,"headers":{…},"stream":"sse","complete":true,"events":[
     {"t":0.0123,"json":{…}},
@@ -78,6 +79,10 @@ def dumps(inter: Interaction) -> bytes:
         "normalizers": list(inter.normalizers),
         "test": inter.test_id,
     }
+    if inter.rules:
+        # The key scheme: which canonical rules keyed it. Keys are recomputed from the
+        # request on load, so files keyed under other rules (or none) still match.
+        head["rules"] = list(inter.rules)
     if inter.any_body:
         # Imported llama-stack calls recorded without arguments: any body matches.
         head["any_body"] = True
@@ -230,6 +235,7 @@ def from_document(doc: dict[str, Any], path: str) -> Interaction:
     )
     pos = doc.get("pos", 0)
     normalizers = doc.get("normalizers") or []
+    rules = doc.get("rules") or []
     meta = doc.get("meta") or {}
     return Interaction(
         request=request,
@@ -238,6 +244,7 @@ def from_document(doc: dict[str, Any], path: str) -> Interaction:
         position=pos if isinstance(pos, int) and pos >= 0 else 0,
         recorded_at=str(doc.get("recorded_at", "")),
         normalizers=tuple(str(n) for n in normalizers) if isinstance(normalizers, list) else (),
+        rules=tuple(str(r) for r in rules) if isinstance(rules, list) else (),
         test_id=doc.get("test") if isinstance(doc.get("test"), str) else None,
         source="llmreel",
         any_body=doc.get("any_body") is True,

@@ -36,6 +36,7 @@ from llmreel.engine.faults.buffered import wants_whole
 from llmreel.exceptions import LlmreelError, ReplayMissError
 from llmreel.intercept import aiohttp_faults, stack
 from llmreel.intercept.forwarding import FORWARDING, forwarding
+from llmreel.intercept.offload import decide_off_loop, off_loop
 from llmreel.model.wire import request_from_parts
 from llmreel.providers.error_shapes import error_response_parts
 
@@ -130,7 +131,7 @@ async def _middleware(req: Any, handler: Handler) -> Any:
         req.method, str(url), url.path, url.query.items(), req.headers.items(), content
     )
     try:
-        decision = current.engine.decide(request)
+        decision = await decide_off_loop(current.engine, request)
     except ReplayMissError as exc:
         if current.on_miss == "raise":
             raise
@@ -337,7 +338,8 @@ def _tee(resp: Any, recorder: Recorder) -> None:
             error = f"upstream failed mid-response: {type(exc).__name__}: {exc}"
             failure = exc
         try:
-            recorder.finish(complete=complete, error=error)
+            # Writing the recording is file I/O: never on the event loop.
+            await off_loop(recorder.finish, complete=complete, error=error)
         except Exception as exc:
             # E.g. a secret in the response: the client learns of it instead of seeing EOF.
             failure = failure or exc

@@ -24,6 +24,7 @@ from llmreel.engine.faults.buffered import wants_whole
 from llmreel.exceptions import ReplayMissError
 from llmreel.intercept import httpx_faults
 from llmreel.intercept.forwarding import forwarding
+from llmreel.intercept.offload import decide_off_loop, off_loop
 from llmreel.model.interaction import Request
 from llmreel.model.wire import request_from_parts
 from llmreel.providers.error_shapes import error_response_parts
@@ -37,7 +38,9 @@ __all__ = [
     "request_from_httpx",
 ]
 
-OnMiss = Literal["respond", "raise"]
+OnMiss = Literal["fail", "respond", "raise"]
+"""What a miss does: answer the API's own 404 and fail the ``use_cassette`` block at its end
+(``fail``, the default), only answer the 404 (``respond``), or raise at the call (``raise``)."""
 
 
 def request_from_httpx(request: Any, content: bytes) -> Request:
@@ -160,7 +163,7 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             try:
                 await self._inner.aclose()
             finally:
-                self._finish()
+                await off_loop(self._finish)  # writes the recording: never on the loop
 
     def make_response(request: Any, decision: Decision) -> Any:
         inter = decision.interaction
@@ -205,6 +208,21 @@ def _build(mod: ModuleType) -> tuple[type, type]:
     def finish_live(decision: Decision, response: Any) -> None:
         if decision.entry is not None:
             decision.entry.finish("live", response.status_code)
+
+    def tee_or_take(response: Any, recorder: Recorder) -> bool:
+        """Tee the body as the client reads it; True when it was read already (fed whole).
+
+        An inner transport may hand back a response whose body is already in memory (the
+        ``MockTransport`` users write for fakes, a caching layer): the client will never
+        iterate its stream, so the recorder takes the body at once.
+        """
+        try:
+            body = response.content
+        except mod.ResponseNotRead:
+            response.stream = TeeStream(response.stream, recorder)
+            return False
+        recorder.feed(body)
+        return True
 
     def prepare_forward(request: Any) -> None:
         # The recording must hold decoded bytes; asking for identity keeps the
@@ -254,7 +272,8 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             if wants_whole(decision):
                 return make_response(request, httpx_faults.read_forwarded(decision, req, response))
             recorder.start(response.status_code, response.headers.multi_items())
-            response.stream = TeeStream(response.stream, recorder)
+            if tee_or_take(response, recorder):
+                recorder.finish(complete=True)
             return response
 
         def close(self) -> None:
@@ -272,7 +291,7 @@ def _build(mod: ModuleType) -> tuple[type, type]:
             content = await request.aread()
             req = request_from_httpx(request, content)
             try:
-                decision = self.engine.decide(req)
+                decision = await decide_off_loop(self.engine, req)
             except ReplayMissError as exc:
                 if self.on_miss == "raise":
                     raise
@@ -305,7 +324,8 @@ def _build(mod: ModuleType) -> tuple[type, type]:
                     request, await httpx_faults.aread_forwarded(decision, req, response)
                 )
             recorder.start(response.status_code, response.headers.multi_items())
-            response.stream = TeeStream(response.stream, recorder)
+            if tee_or_take(response, recorder):
+                await off_loop(recorder.finish, complete=True)
             return response
 
         async def aclose(self) -> None:

@@ -7,6 +7,14 @@ replays in CI. ``block_network=True`` (replay mode only) also makes any
 connection that goes around the interceptors fail, naming what escaped (see
 :mod:`llmreel.intercept.guard`). ``max_age``/``on_stale`` say what to do with
 recordings too old to prove much (see :mod:`llmreel.engine.freshness`).
+
+A miss is answered with a 404 in the API's own shape, and the block then fails
+when it ends (``on_miss="fail"``), even if the code caught the error: a test
+that expects an HTTP error must not pass on a missing recording.
+``on_miss="raise"`` raises :class:`~llmreel.ReplayMissError` at the call
+instead (an SDK may wrap it as a connection error), ``on_miss="respond"`` only
+answers the 404 and lets the block pass. ``async with`` opens and closes the
+cassette in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -20,16 +28,17 @@ import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from llmreel.engine import Engine, Exhausted, JournalEntry, Stats
 from llmreel.engine.faults import FaultPicker, FaultsLike
 from llmreel.engine.freshness import Freshness
 from llmreel.engine.modes import ENV_DIR, Mode, resolve_mode
-from llmreel.exceptions import StaleRecordingWarning
+from llmreel.exceptions import ConfigError, ReplayMissError, StaleRecordingWarning
 from llmreel.intercept.guard import DEFAULT_ALLOW
 from llmreel.intercept.guard import block_network as _block_network
 from llmreel.intercept.httpx_transports import OnMiss
+from llmreel.intercept.offload import off_loop
 from llmreel.intercept.patching import ActiveCassette, activate, deactivate
 from llmreel.matching import Matcher, Normalizer
 from llmreel.store import child_location, is_remote, open_cassette
@@ -60,6 +69,7 @@ def open_engine(
     mode: str | Mode | None = None,
     normalizers: Iterable[str | Normalizer | Callable[[Any], Any]] = (),
     ignore_query: Iterable[str] = (),
+    canonical_off: str | Iterable[str] = (),
     on_exhausted: Exhausted = "error",
     pace: str | float | None = None,
     allow_secrets: Iterable[str] = (),
@@ -75,10 +85,11 @@ def open_engine(
     ``"http=429,retry-after=1,first=2"``. ``max_age`` (``"90d"``, ``"12h"``, a timedelta;
     else ``$LLMREEL_MAX_AGE``) makes older recordings stale, and ``on_stale`` (``warn``,
     ``fail``, ``record``; else ``$LLMREEL_ON_STALE``, else ``warn``) says what replaying
-    one does (see :mod:`llmreel.engine.freshness`).
+    one does (see :mod:`llmreel.engine.freshness`). ``canonical_off`` switches canonical
+    rules off by name (``"all"``: bodies keyed as sent); see docs/matching.md.
     """
     freshness = Freshness.build(max_age, on_stale)
-    matcher = Matcher(normalizers, ignore_query=ignore_query)
+    matcher = Matcher(normalizers, ignore_query=ignore_query, canonical_off=canonical_off)
     cassette = open_cassette(resolve_cassette_dir(path), matcher)
     return Engine(
         cassette,
@@ -166,11 +177,12 @@ class use_cassette:
         mode: str | Mode | None = None,
         normalizers: Iterable[str | Normalizer | Callable[[Any], Any]] = (),
         ignore_query: Iterable[str] = (),
+        canonical_off: str | Iterable[str] = (),
         on_exhausted: Exhausted = "error",
         pace: str | float | None = None,
         allow_secrets: Iterable[str] = (),
         passthrough_hosts: Iterable[str] = (),
-        on_miss: OnMiss = "respond",
+        on_miss: OnMiss = "fail",
         test_id: str | None = None,
         record_hint: str | None = None,
         block_network: bool | Iterable[str] = False,
@@ -183,6 +195,7 @@ class use_cassette:
             mode=mode,
             normalizers=tuple(normalizers),
             ignore_query=tuple(ignore_query),
+            canonical_off=canonical_off if isinstance(canonical_off, str) else tuple(canonical_off),
             on_exhausted=on_exhausted,
             pace=pace,
             allow_secrets=tuple(allow_secrets),
@@ -194,13 +207,14 @@ class use_cassette:
         )
         # Validate now, where the user wrote it, rather than at the first request.
         FaultPicker(self._kwargs["faults"])
-        Matcher(self._kwargs["normalizers"])
+        Matcher(self._kwargs["normalizers"], canonical_off=self._kwargs["canonical_off"])
         resolve_mode(mode)
         Freshness.build(max_age, on_stale)
-        if on_miss not in ("respond", "raise"):
-            from llmreel.exceptions import ConfigError
-
-            raise ConfigError(f"on_miss {on_miss!r}: use 'respond' (default) or 'raise'.")
+        if on_miss not in get_args(OnMiss):
+            raise ConfigError(
+                f"on_miss {on_miss!r}: use 'fail' (default: answer the API's 404, then fail the "
+                f"block at its end), 'raise' (raise at the call) or 'respond' (only answer 404)."
+            )
         self._on_miss: OnMiss = on_miss
         self._passthrough = frozenset(passthrough_hosts)
         # True: loopback stays reachable; an iterable: exactly those hosts (plus passthrough).
@@ -212,7 +226,9 @@ class use_cassette:
         self._active: list[tuple[ActiveCassette, contextlib.ExitStack]] = []
 
     def __enter__(self) -> CassetteSession:
-        engine = open_engine(self._path, **self._kwargs)
+        return self._enter(open_engine(self._path, **self._kwargs))
+
+    def _enter(self, engine: Engine) -> CassetteSession:
         entry = ActiveCassette(engine, self._on_miss, self._passthrough)
         stack = contextlib.ExitStack()
         if self._block is not None and engine.mode is Mode.REPLAY:
@@ -233,23 +249,45 @@ class use_cassette:
         self._active.append((entry, stack))
         return CassetteSession(engine)
 
+    def _leave(self) -> Engine:
+        entry, stack = self._active.pop()
+        deactivate(entry)
+        stack.close()
+        entry.engine.journal.finish_pending()
+        return entry.engine
+
+    def _after(self, engine: Engine, exc: BaseException | None) -> None:
+        # Said here, where the user's code runs, not inside an HTTP call it would break.
+        for note in engine.stats.stale:
+            warnings.warn(f"llmreel: stale recording replayed: {note}", StaleRecordingWarning, 3)
+        self._check_misses(engine, exc)
+
+    def _check_misses(self, engine: Engine, exc: BaseException | None) -> None:
+        """With ``on_miss="fail"``: fail the block on any miss, even one the code caught."""
+        count = engine.stats.misses
+        if not count or self._on_miss != "fail":
+            return
+        error = _unanswered(engine, count)
+        if exc is None:
+            raise error
+        if isinstance(exc, Exception) and not isinstance(exc, ReplayMissError):
+            # The block failed anyway; the miss is likely why: say so on its way out.
+            exc.add_note(str(error))
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        entry, stack = self._active.pop()
-        deactivate(entry)
-        stack.close()
-        entry.engine.journal.finish_pending()
-        entry.engine.cassette.close()
-        # Said here, where the user's code runs, not inside an HTTP call it would break.
-        for note in entry.engine.stats.stale:
-            warnings.warn(f"llmreel: stale recording replayed: {note}", StaleRecordingWarning, 2)
+        engine = self._leave()
+        engine.cassette.close()
+        self._after(engine, exc)
 
     async def __aenter__(self) -> CassetteSession:
-        return self.__enter__()
+        # Opening lists (and may index) the cassette directory: not on the event loop.
+        engine = await off_loop(open_engine, self._path, **self._kwargs)
+        return self._enter(engine)
 
     async def __aexit__(
         self,
@@ -257,7 +295,9 @@ class use_cassette:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.__exit__(exc_type, exc, tb)
+        engine = self._leave()
+        await off_loop(engine.cassette.close)
+        self._after(engine, exc)
 
     def __call__(self, fn: F) -> F:
         if inspect.iscoroutinefunction(fn):
@@ -275,3 +315,19 @@ class use_cassette:
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+def _unanswered(engine: Engine, count: int) -> ReplayMissError:
+    """The error that fails a block with misses: how many, and the first one in full."""
+    first = next((e for e in engine.journal.entries() if e.outcome == "miss"), None)
+    where = engine.cassette.location
+    detail = first.miss if first is not None and first.miss else "\n".join(engine.stats.missed)
+    return ReplayMissError(
+        f"{count} request(s) in this use_cassette block got no recording from cassette "
+        f"{where} (none matched, or the one that did was refused as stale); llmreel answered "
+        f"each with a 404 in the API's shape (which the code may have caught). The block "
+        f"fails so that a missing recording never passes for an HTTP error. Pass "
+        f"on_miss='respond' to let such a block pass.\nThe first miss:\n{detail}",
+        key=(first.key or "") if first is not None else "",
+        cassette=str(where),
+    )

@@ -215,6 +215,7 @@ class Interaction:
     position: int = 0
     recorded_at: str = ""
     normalizers: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # the canonical rules (name@version) it was keyed with
     test_id: str | None = None
     source: str = "llmreel"  # or "llama-stack" for files read from that format
     any_body: bool = False  # llama-stack recorded no arguments: any body on this path matches

@@ -14,6 +14,7 @@ from llmreel.engine.modes import ENV_DIR, ENV_MODE, Mode
 __all__ = [
     "CASSETTE_HEADER",
     "ENV_ALL",
+    "ENV_CANONICAL_OFF",
     "ENV_CASSETTE",
     "ENV_FAULTS",
     "ENV_PRUNE",
@@ -27,6 +28,7 @@ __all__ = [
 CASSETTE_HEADER = "X-Llmreel-Cassette"
 TEST_HEADER = "X-Llmreel-Test"
 ENV_ALL = "LLMREEL_ALL"
+ENV_CANONICAL_OFF = "LLMREEL_CANONICAL_OFF"
 ENV_PRUNE = "LLMREEL_PRUNE"
 ENV_SERVER = "LLMREEL_SERVER"
 ENV_CASSETTE = "LLMREEL_CASSETTE"  # exported during a test in server mode, for subprocesses
@@ -102,6 +104,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="replaying a stale recording: warn (default), fail, or record (re-record it in "
         f"record-if-missing mode). Env: ${ENV_ON_STALE}.",
     )
+    group.addoption(
+        "--llmreel-canonical-off",
+        dest="llmreel_canonical_off",
+        default=None,
+        metavar="RULES",
+        help="canonical rules to switch off for every test, comma-separated ('all': key bodies "
+        f"as sent); see `llmreel key --help`. Env: ${ENV_CANONICAL_OFF}.",
+    )
     for name, help_text in (
         ("llmreel_faults", "fault specs for every test with a cassette (joined with ';')"),
         ("llmreel_mode", "llmreel mode when neither --llmreel-mode nor $LLMREEL_MODE is given"),
@@ -111,5 +121,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ("llmreel_server", "URL of a running `llmreel serve` to tag requests for"),
         ("llmreel_max_age", "recordings older than this (90d, 12h, 2w) are stale"),
         ("llmreel_on_stale", "warn, fail or record when a stale recording is replayed"),
+        ("llmreel_canonical_off", "canonical rules to switch off ('all': raw bodies)"),
     ):
         parser.addini(name, help_text, type="string", default="")

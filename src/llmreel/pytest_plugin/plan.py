@@ -20,7 +20,7 @@ from llmreel.engine import Exhausted, Mode
 from llmreel.engine.faults import parse_faults
 from llmreel.engine.freshness import Freshness, OnStale, parse_duration, parse_on_stale
 from llmreel.exceptions import ConfigError
-from llmreel.matching import Matcher
+from llmreel.matching import Matcher, parse_rule_names
 from llmreel.pytest_plugin.naming import cassette_dir_name, module_name
 from llmreel.pytest_plugin.options import MARKER
 from llmreel.pytest_plugin.settings import Settings
@@ -35,6 +35,7 @@ _MARKER_KWARGS = frozenset(
         "mode",
         "normalizers",
         "ignore_query",
+        "canonical_off",
         "on_exhausted",
         "pace",
         "allow_secrets",
@@ -58,6 +59,7 @@ class Plan:
     mode: Mode
     normalizers: tuple[Any, ...] = ()
     ignore_query: tuple[str, ...] = ()
+    canonical_off: tuple[str, ...] = ()  # the session's and the marker's, together
     on_exhausted: Exhausted = "error"
     pace: Any = None
     allow_secrets: tuple[str, ...] = ()
@@ -68,7 +70,8 @@ class Plan:
 
     @property
     def share_key(self) -> tuple[str, str, Mode, tuple[str, ...]]:
-        return (str(self.path), self.scope, self.mode, tuple(map(str, self.normalizers)))
+        normalizers = (*map(str, self.normalizers), *(f"-{r}" for r in self.canonical_off))
+        return (str(self.path), self.scope, self.mode, normalizers)
 
     @property
     def freshness(self) -> Freshness | None:
@@ -171,9 +174,16 @@ def plan_for(item: pytest.Item, settings: Settings, rootpath: Path) -> Plan:
             f"@pytest.mark.llmreel(on_exhausted={on_exhausted!r}): use 'error' or 'repeat'."
         )
     max_age, on_stale = _freshness(kw, settings, item.nodeid)
+    try:
+        marker_off = parse_rule_names(_as_tuple(kw.get("canonical_off"), "canonical_off"))
+    except ConfigError as exc:
+        raise ConfigError(
+            f"@pytest.mark.llmreel(canonical_off=...) of {item.nodeid}: {exc}"
+        ) from None
     plan = Plan(
         max_age=max_age,
         on_stale=on_stale,
+        canonical_off=tuple(sorted(set(s.canonical_off) | marker_off)),
         path=path,
         name=str(name),
         scope=scope,

@@ -46,12 +46,13 @@ PLUGIN_KEY = pytest.StashKey["LlmreelPlugin"]()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "llmreel(name=None, mode=None, normalizers=(), on_exhausted='error', "
+        "llmreel(name=None, mode=None, normalizers=(), canonical_off=(), on_exhausted='error', "
         "scope='function', ignore_query=(), pace=None, allow_secrets=(), passthrough_hosts=(), "
         "faults=(), max_age=None, on_stale='warn'): record/replay this test's LLM API traffic "
         "in a cassette; faults= injects failures and latency (e.g. "
         "'http=429,retry-after=1,first=2'); max_age= (e.g. '90d') makes older recordings "
-        "stale, on_stale= says whether to warn, fail or record them again.",
+        "stale, on_stale= says whether to warn, fail or record them again; canonical_off= "
+        "switches canonical matching rules off by name.",
     )
     try:
         settings = Settings.from_config(config)
@@ -115,7 +116,11 @@ class LlmreelPlugin:
             key = plan.share_key
         engine = self.shared.get(key) if key is not None else None
         if engine is None:
-            matcher = Matcher(plan.normalizers, ignore_query=plan.ignore_query)
+            matcher = Matcher(
+                plan.normalizers,
+                ignore_query=plan.ignore_query,
+                canonical_off=plan.canonical_off,
+            )
             engine = TestEngine(
                 open_cassette(plan.path, matcher),
                 plan.mode,

@@ -28,7 +28,14 @@ from llmreel.engine.freshness import (
 )
 from llmreel.engine.modes import ENV_DIR, ENV_MODE, Mode
 from llmreel.exceptions import ConfigError
-from llmreel.pytest_plugin.options import ENV_ALL, ENV_FAULTS, ENV_PRUNE, ENV_SERVER
+from llmreel.matching import parse_rule_names
+from llmreel.pytest_plugin.options import (
+    ENV_ALL,
+    ENV_CANONICAL_OFF,
+    ENV_FAULTS,
+    ENV_PRUNE,
+    ENV_SERVER,
+)
 from llmreel.store import is_remote
 
 __all__ = ["Settings"]
@@ -54,6 +61,7 @@ class Settings:
     max_age_explicit: bool = False  # command line or environment: beats markers
     on_stale: OnStale = "warn"
     on_stale_explicit: bool = False
+    canonical_off: tuple[str, ...] = ()  # canonical rules switched off for every test
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -121,12 +129,20 @@ class Settings:
         max_age = parse_duration(age_text, source=age_source) if age_text else None
         stale_text, stale_source = pick("llmreel_on_stale", ENV_ON_STALE, "llmreel_on_stale")
         on_stale = parse_on_stale(stale_text, source=stale_source) if stale_text else "warn"
+        off_text, off_source = pick(
+            "llmreel_canonical_off", ENV_CANONICAL_OFF, "llmreel_canonical_off"
+        )
+        try:
+            canonical_off = tuple(sorted(parse_rule_names(off_text)))
+        except ConfigError as exc:
+            raise ConfigError(f"{off_source}: {exc}") from None
         return cls(
             faults=faults,
             max_age=max_age,
             max_age_explicit=age_source.startswith(("--", "$")),
             on_stale=on_stale,
             on_stale_explicit=stale_source.startswith(("--", "$")),
+            canonical_off=canonical_off,
             mode=mode,
             mode_source=mode_source,
             mode_explicit=mode_source.startswith(("--", "$")),

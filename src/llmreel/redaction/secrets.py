@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from llmreel.model.interaction import Event, Interaction, Request
+from llmreel.redaction.forms import form_text_fields
 from llmreel.redaction.headers import REDACTED
 from llmreel.redaction.patterns import (
     CREDENTIAL_FIELD_IN_TEXT,
@@ -189,6 +190,9 @@ class SecretScanner:
             (req.body, "request.body"),
         ]
         if req.raw is not None and req.body is None:
+            # A form's fields by name, as a JSON body's: `api_key` is a credential by its name.
+            fields = form_text_fields(req.raw, req.headers)
+            checks += [({name: value}, "request.form") for name, value in fields or ()]
             checks.append((req.raw.decode("utf-8", "replace"), "request.raw"))
         return checks
 

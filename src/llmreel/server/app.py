@@ -39,6 +39,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llmreel.exceptions import InvalidCassetteNameError
+from llmreel.matching import CanonicalRules
 from llmreel.server.config import CASSETTE_HEADER, CONTROL_PREFIX, ServerConfig
 from llmreel.server.journal_feed import JournalFeed
 from llmreel.server.lifecycle import Lifecycle
@@ -186,6 +187,7 @@ class LlmreelApp:
                 "pace": cfg.pace,
                 "normalizers": list(cfg.normalizers),
                 "faults": list(cfg.faults),
+                "canonical_rules": list(CanonicalRules(cfg.canonical_off).ids),
                 "cassettes": len(self.registry.states()),
                 "in_flight": sum(s.in_flight for s in self.registry.states()),
             }

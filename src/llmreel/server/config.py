@@ -19,7 +19,7 @@ from llmreel.engine.faults import parse_faults
 from llmreel.engine.freshness import Freshness
 from llmreel.engine.modes import Mode
 from llmreel.exceptions import ConfigError
-from llmreel.matching import parse_normalizer
+from llmreel.matching import parse_normalizer, parse_rule_names
 from llmreel.store import is_remote
 from llmreel.store.remote import RemoteLocation
 
@@ -66,6 +66,7 @@ class ServerConfig:
     upstream: str | None = None
     pace: float | None = None  # None: as fast as possible; 1.0: recorded timing; N: N x slower
     normalizers: tuple[str, ...] = ()
+    canonical_off: tuple[str, ...] = ()  # canonical rules switched off ("all": raw bodies)
     on_exhausted: Exhausted = "error"
     allow_secrets: tuple[str, ...] = ()
     max_body: int = DEFAULT_MAX_BODY
@@ -90,6 +91,10 @@ class ServerConfig:
         self.normalizers = tuple(self.normalizers)
         for spec in self.normalizers:
             parse_normalizer(spec)  # fail at start-up, not on the first request
+        try:
+            self.canonical_off = tuple(sorted(parse_rule_names(self.canonical_off)))
+        except ConfigError as exc:
+            raise ConfigError(f"--canonical-off: {exc}") from None
         self.allow_secrets = tuple(self.allow_secrets)
         self.faults = (self.faults,) if isinstance(self.faults, str) else tuple(self.faults)
         parse_faults(self.faults)  # a bad spec fails at start-up, naming its bad part

@@ -87,7 +87,7 @@ class Registry:
     def _make(self, name: str) -> CassetteState:
         cfg = self.config
         root = cfg.dir if name == ROOT_NAME else child_location(cfg.dir, name)
-        cassette = open_cassette(root, Matcher(cfg.normalizers))
+        cassette = open_cassette(root, Matcher(cfg.normalizers, canonical_off=cfg.canonical_off))
         engine = Engine(
             cassette,
             cfg.mode,

@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 
@@ -42,6 +43,10 @@ _SUFFIXES = (".json", ".txt")
 
 class Cassette:
     """One directory of recordings, looked up by key and sequence position."""
+
+    # Lookups (sequence, any_body_sequence) only read memory: async adapters may call them
+    # on the event loop. A store that lists or fetches while looking up says False.
+    in_memory_lookups: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -244,6 +249,12 @@ class Cassette:
     def any_body_sequence(self, path_key: str) -> list[Entry]:
         with self._lock:
             return list(self._by_path_key.get(path_key, ()))
+
+    def cached(self, entry: Entry) -> Interaction | None:
+        """The recording of ``entry`` if it is in memory (no file is touched), else None."""
+        with self._lock:
+            cached = self._loaded.get(entry.name)
+        return cached[1] if cached is not None and cached[0] == entry.mtime_ns else None
 
     def load(self, entry: Entry) -> Interaction:
         with self._lock:

@@ -7,7 +7,8 @@ llama-stack name (a stale file next to a fresh one of the same request).
 
 - llmreel files: the stored ``key`` and the key prefix and position in the
   file name are compared with the key recomputed from the request under the
-  file's own normalizers (a stale key means the file was edited by hand).
+  file's own normalizers and canonical rules (a stale key means the file was
+  edited by hand).
 - llama-stack files: the name is compared with the name the current recorder of
   the name's generation gives the request
   (:mod:`llmreel.formats.llama_stack.naming`); llama-stack itself never finds a
@@ -33,6 +34,7 @@ from typing import Any
 from llmreel.exceptions import ConfigError
 from llmreel.formats.llama_stack.naming import check_name
 from llmreel.matching import Matcher
+from llmreel.matching.rules import rules_off_for
 from llmreel.redaction import SecretScanner
 from llmreel.tools.catalog import Loaded, load
 
@@ -104,14 +106,24 @@ def _native(
     if inter is None:
         return
     name = str(item.path)
+    # The stored key is checked under the rules the file says keyed it (none: from before).
+    off = rules_off_for(inter.rules)
     try:
-        matcher = Matcher(inter.normalizers)
+        matcher = Matcher(inter.normalizers, canonical_off=off or ())
     except ConfigError as exc:
         report.problems.append(Problem(name, "invalid", f"its normalizers cannot be used: {exc}"))
         return
     if any(n.startswith("custom:") for n in inter.normalizers):
         report.notes.append(
             Problem(name, "note", "key not verified: recorded with a custom normalizer")
+        )
+        key = inter.key
+    elif off is None:
+        rules = ", ".join(inter.rules)
+        report.notes.append(
+            Problem(
+                name, "note", f"key not verified: keyed by canonical rules unknown here: {rules}"
+            )
         )
         key = inter.key
     else:

@@ -66,7 +66,8 @@ def _prepare(item: Loaded) -> list[Interaction]:
             matcher = Matcher()
             inter = dataclasses.replace(inter, normalizers=())
         if not any(n.startswith("custom:") for n in inter.normalizers):
-            inter = dataclasses.replace(inter, key=matcher.key(inter.request))
+            key = matcher.key(inter.request)
+            inter = dataclasses.replace(inter, key=key, rules=matcher.rule_ids)
         out.append(inter)
     return out
 

@@ -70,6 +70,8 @@ def _list_ttl(value: float | None) -> float:
 class RemoteCassette(Cassette):
     """One prefix of an object store, looked up like a local cassette."""
 
+    in_memory_lookups = False  # a lookup may list or fetch from the store
+
     def __init__(
         self,
         url: str | RemoteLocation,

@@ -6,8 +6,8 @@ import { h, clear, recordingHref } from "./dom.js";
 const KEEP = 500;
 
 // "  name.json  (similarity 97.3%)" lines after "Closest recordings", the unified diff after
-// "Body diff against", and "changed words: ... [-old-] {+new+}" lines: the miss explanation
-// the engine writes (see llmreel.engine.misses).
+// "What differs from" (older servers: "Body diff against"), and "changed words: ... [-old-]
+// {+new+}" lines: the miss explanation the engine writes (see llmreel.engine.misses).
 export function parseMiss(text) {
   const out = { head: [], closest: [], diff: [], words: [], tail: [] };
   let part = "head";
@@ -17,7 +17,7 @@ export function parseMiss(text) {
       out.head.push(line);
       continue;
     }
-    if (/^Body diff against /.test(line)) {
+    if (/^(What differs from|Body diff against) /.test(line)) {
       part = "diff";
       continue;
     }

@@ -121,6 +121,7 @@ HARMLESS: dict[str, tuple[str, Callable[[], tuple[Request, Request]]]] = {
     "chat frequency_penalty=0": ("api-defaults", lambda: (chat(frequency_penalty=0), chat())),
     "chat presence_penalty=0.0": ("api-defaults", lambda: (chat(presence_penalty=0.0), chat())),
     "chat logprobs=False": ("api-defaults", lambda: (chat(logprobs=False), chat())),
+    "chat n=1": ("api-defaults", lambda: (chat(n=1), chat())),
     "chat tool_choice=auto with tools": (
         "api-defaults",
         lambda: (chat(tools=TOOLS, tool_choice="auto"), chat(tools=TOOLS)),
@@ -272,8 +273,6 @@ MISSES: dict[str, Callable[[], tuple[Request, Request]]] = {
     "the temperature": lambda: (chat(temperature=0), chat(temperature=0.7)),
     # Left out of the defaults table on purpose: llama.cpp samples at 0.8 when it is absent.
     "temperature=1 vs absent": lambda: (chat(temperature=1), chat()),
-    # Newer OpenAI models reject an explicit n, even n=1.
-    "n=1 vs absent": lambda: (chat(n=1), chat()),
     "stream=True vs absent": lambda: (chat(stream=True), chat()),
     "tool_choice=auto without tools": lambda: (chat(tool_choice="auto"), chat()),
     "a tool schema": lambda: (

@@ -50,6 +50,7 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "stream": ("openai.chat", "/v1/chat/completions", {}),
     "frequency_penalty": ("openai.chat", "/v1/chat/completions", {}),
     "presence_penalty": ("openai.chat", "/v1/chat/completions", {}),
+    "n": ("openai.chat", "/v1/chat/completions", {}),
     "logprobs": ("openai.chat", "/v1/chat/completions", {}),
     "tool_choice": ("openai.chat", "/v1/chat/completions", {"tools": TOOLS}),
     "encoding_format": ("openai.embeddings", "/v1/embeddings", {}),

@@ -17,9 +17,6 @@ Left out on purpose, with the reason:
   Anthropic ``temperature: 1``): documented, but OpenAI-compatible servers pick
   their own (llama.cpp: 0.8 and 0.95; vLLM: the model's generation config), so
   sending 1 changes the answer there.
-- ``n: 1`` (OpenAI chat): the SDK's reference says "Newer models reject an
-  explicit `n`, even `n=1`": an explicit ``n: 1`` can be an error where an
-  absent one is not.
 - ``parallel_tool_calls: true``: OpenAI's default, llama.cpp's is false.
 - ``max_tokens``: every server has its own.
 - Sampling ``options`` of Ollama and ``generationConfig`` of Gemini: they come
@@ -69,6 +66,12 @@ DEFAULTS: dict[str, tuple[Default, ...]] = {
         Default("frequency_penalty", 0, "[oai-spec] CreateChatCompletionRequest.frequency_penalty"),
         Default("presence_penalty", 0, "[oai-spec] CreateChatCompletionRequest.presence_penalty"),
         Default("logprobs", False, "[azure-ref] Chat completions - Create, logprobs"),
+        # [oai-spec] default 1. The SDK adds "Newer models reject an explicit `n`, even
+        # `n=1`": for those models an explicit n is refused whatever its value, so a recording
+        # made with `n: 1` that succeeded proves the model takes it as the default. Only a
+        # recorded *refusal* of `n: 1` would be replayed to a call without `n`: switch the rule
+        # off (`canonical_off="api-defaults"`) for a test of that error.
+        Default("n", 1, "[oai-spec] CreateChatCompletionRequest.n"),
         # [oai-sdk] completion_create_params.tool_choice: "`auto` is the default if tools are
         # present" (and `none` when they are not; an explicit value without tools is refused).
         Default("tool_choice", "auto", "[oai-sdk] chat completion_create_params.tool_choice", True),

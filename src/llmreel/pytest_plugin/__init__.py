@@ -70,6 +70,10 @@ from llmreel.pytest_plugin.plugin import pytest_configure
 from llmreel.pytest_plugin.server_mode import ServerCassette
 from llmreel.pytest_plugin.settings import Settings
 
+# The vcrpy / pytest-recording compatibility registers as a plugin of its own (it stands aside
+# when pytest-recording is active).
+pytest_plugins = ["llmreel.pytest_plugin.vcr_compat.entry"]
+
 __all__ = [
     "CASSETTE_HEADER",
     "TEST_HEADER",

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from llmreel.intercept.guard import DEFAULT_ALLOW
+from llmreel.pytest_plugin.naming import recording_style_name
 from llmreel.pytest_plugin.vcr_compat.cassette import VcrCassette
 from llmreel.pytest_plugin.vcr_compat.network import PatternGuard
 from llmreel.pytest_plugin.vcr_compat.plugin import VCR_KEY
@@ -34,7 +35,6 @@ __all__ = [
     "vcr_markers",
 ]
 
-_FORBIDDEN = r"<>?%*:|\"'/\\"
 _BLOCK_KWARGS = frozenset({"allowed_hosts", "allow_private_ips"})
 
 
@@ -78,12 +78,7 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
                 f"as its argument."
             )
         return str(marker.args[0])
-    name = request.node.name
-    if request.cls is not None:
-        name = f"{request.cls.__name__}.{name}"
-    for ch in _FORBIDDEN:
-        name = name.replace(ch, "-")
-    return str(name)
+    return recording_style_name(request.node)
 
 
 def _block_marker(request: pytest.FixtureRequest) -> pytest.Mark | None:

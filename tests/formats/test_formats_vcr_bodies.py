@@ -14,10 +14,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 import yaml
 import zstandard
 
+import llmreel
 from llmreel.exceptions import RecordingFileError
 from llmreel.formats import load_file
 from llmreel.formats.vcr import load_cassette, parse_cassette
@@ -167,3 +169,35 @@ def test_import_keeps_every_body_the_order_and_refuses_by_name(tmp_path: Path) -
         {"answer": "MIKE"},
     ]
     assert all(i.meta["vcr"]["reason"] == "OK" for i in imported)
+
+
+PUBLIC = Path(__file__).parent.parent / "pytest_plugin" / "public_cassettes"
+
+
+def test_public_cassettes_import_whole_and_replay_through_the_sdk(tmp_path: Path) -> None:
+    """Other projects' cassettes (see public_cassettes/README.md): every body arrives."""
+    result = import_recordings(PUBLIC, tmp_path / "out")
+    assert (result.files, result.interactions, result.skipped) == (4, 4, [])
+    by_name = {p.parent.name: load_file(p) for p in result.written}
+    pydantic = by_name["test_max_completion_tokens[gpt-4o-mini]"]
+    assert pydantic.request.body["messages"] == [{"content": "hello", "role": "user"}]
+    assert pydantic.response.body["choices"][0]["message"]["content"].startswith("Hello!")
+    gzipped = by_name["test_options[options0]"]
+    assert gzipped.response.body["output"][0]["content"][0]["text"].startswith("Hi there!")
+    assert "content-encoding" not in gzipped.response.headers
+    stream = by_name["test_prompt"]
+    assert stream.response.stream == "sse"
+    assert [e.event for e in stream.response.events][:2] == [
+        "message_start",
+        "content_block_start",
+    ]
+
+    client = openai.OpenAI(api_key="sk-placeholder", max_retries=0)
+    with llmreel.use_cassette(tmp_path / "out" / "llm" / "test_options[options0]"), client:
+        reply = client.responses.create(
+            model="gpt-4o-mini",
+            input=[{"role": "user", "content": "say hi"}],
+            max_output_tokens=24,
+            stream=False,
+        )
+    assert reply.output_text == "Hi there! How can I assist you today?"

@@ -56,8 +56,20 @@ def test_parsed_body_on_both_sides_is_read_in_full() -> None:
         {"body": {"string": json.dumps(ANSWER).encode()}},
         {"body": {"base64_string": base64.b64encode(json.dumps(ANSWER).encode()).decode()}},
         {"body": {"string": json.dumps(ANSWER)}, "parsed_body": ANSWER},
+        {"body": {"type": "json", "content": ANSWER}},
+        {"body": {"type": "text", "content": json.dumps(ANSWER)}},
+        {"body": {"type": "binary", "content": json.dumps(ANSWER).encode()}},
     ],
-    ids=["string", "body.string", "body.string-bytes", "base64", "both-agreeing"],
+    ids=[
+        "string",
+        "body.string",
+        "body.string-bytes",
+        "base64",
+        "both-agreeing",
+        "typed-json",
+        "typed-text",
+        "typed-binary",
+    ],
 )
 def test_every_response_body_form_gives_the_same_response(form: dict[str, Any]) -> None:
     [inter] = parse_cassette(_doc(_interaction({"body": "{}"}, form)), "c.yaml")
@@ -119,8 +131,12 @@ def test_a_zstd_compressed_body_is_decompressed() -> None:
             "interactions[0].response.body is brotli-compressed; install `brotli`",
         ),
         ({"body": 42}, "interactions[0].response.body is a int"),
+        (
+            {"body": {"type": "image", "content": "x"}},
+            "interactions[0].response.body has type 'image' with a str content",
+        ),
     ],
-    ids=["unknown-mapping", "disagreeing", "brotli", "number"],
+    ids=["unknown-mapping", "disagreeing", "brotli", "number", "unknown-type"],
 )
 def test_an_unknown_body_form_refuses_the_file_naming_the_field(
     response: dict[str, Any], says: str
@@ -153,7 +169,8 @@ def test_import_keeps_every_body_the_order_and_refuses_by_name(tmp_path: Path) -
         str(src / "test_odd.yaml"): (
             "vcrpy cassette: interactions[0].response.body is a mapping with keys blob, which "
             "is none of the body forms llmreel reads (body (a string), body.string, "
-            "body.base64_string or parsed_body); nothing was imported from this file"
+            "body.base64_string, body {type, content} or parsed_body); nothing was imported "
+            "from this file"
         )
     }
     imported = [load_file(p) for p in result.written]

@@ -3,8 +3,8 @@
 vcrpy itself writes a request body as a string (``!!binary`` when it is not
 UTF-8) and a response body as ``{"string": ...}``; suites' own serializers add
 other forms, most often ``parsed_body`` (the JSON body parsed, stored beside or
-instead of ``body``). Each form is converted here; a form nobody knows is
-refused with :class:`~llmreel.exceptions.RecordingFileError` naming the field
+instead of ``body``) and the typed ``{"type": "json", "content": ...}``. Each
+form is converted here; a form nobody knows is refused with :class:`~llmreel.exceptions.RecordingFileError` naming the field
 and its keys, never dropped: an import that silently loses bodies reports
 success and writes recordings that can never match.
 
@@ -30,7 +30,7 @@ from llmreel.exceptions import RecordingFileError
 
 __all__ = ["BODY_FORMS", "body_bytes", "decompress"]
 
-BODY_FORMS = "body (a string), body.string, body.base64_string or parsed_body"
+BODY_FORMS = "body (a string), body.string, body.base64_string, body {type, content} or parsed_body"
 
 
 def _fail(path: str, reason: str) -> RecordingFileError:
@@ -58,7 +58,33 @@ def _as_bytes(value: Any, path: str, where: str) -> bytes:
     )
 
 
+def _typed(body: dict[str, Any], path: str, where: str) -> bytes:
+    """``{type: json | text | binary | none, content: ...}`` (the typed form some suites'
+    recorders write)."""
+    kind, content = body.get("type"), body.get("content")
+    if kind == "none" or (content is None and kind in ("json", "text", "binary")):
+        return b""
+    if kind == "json":
+        return orjson.dumps(content)
+    if kind == "text" and isinstance(content, str):
+        return content.encode("utf-8", "surrogateescape")
+    if kind == "binary" and isinstance(content, bytes | bytearray):
+        return bytes(content)
+    if kind == "binary" and isinstance(content, str):
+        try:
+            return base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise _fail(path, f"{where}.content is binary but not base64 ({exc})") from exc
+    raise _fail(
+        path,
+        f"{where} has type {kind!r} with a {type(content).__name__} content; llmreel reads "
+        f"the types json, text, binary and none",
+    )
+
+
 def _from_mapping(body: dict[str, Any], path: str, where: str) -> bytes:
+    if set(body) <= {"type", "content"} and "type" in body:
+        return _typed(body, path, where)
     if "string" in body:
         return _as_bytes(body["string"], path, f"{where}.string")
     if "base64_string" in body:

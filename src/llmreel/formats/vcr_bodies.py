@@ -4,9 +4,10 @@ vcrpy itself writes a request body as a string (``!!binary`` when it is not
 UTF-8) and a response body as ``{"string": ...}``; suites' own serializers add
 other forms, most often ``parsed_body`` (the JSON body parsed, stored beside or
 instead of ``body``) and the typed ``{"type": "json", "content": ...}``. Each
-form is converted here; a form nobody knows is refused with :class:`~llmreel.exceptions.RecordingFileError` naming the field
-and its keys, never dropped: an import that silently loses bodies reports
-success and writes recordings that can never match.
+form is converted here; a form nobody knows is refused with
+:class:`~llmreel.exceptions.RecordingFileError` naming the field and its keys,
+never dropped: an import that silently loses bodies reports success and writes
+recordings that can never match.
 
 Compressed response bodies (``content-encoding``: gzip, deflate, zstd, br) are
 decompressed; one that cannot be decompressed here (brotli without a brotli

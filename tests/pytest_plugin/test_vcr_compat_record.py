@@ -7,6 +7,9 @@ it) into the suite's YAML files, applying the suite's ``vcr_config``.
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import openai  # noqa: F401  (kept imported across pytester's inner runs)
 import pytest
 import yaml
@@ -312,3 +315,69 @@ def test_an_unknown_vcr_argument_or_serializer_is_a_usage_error_naming_it(
     result = project.runpytest()
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*unknown or unsupported argument(s) spin*"])
+
+
+GZIP_PERSISTER_CONFTEST = """
+import gzip
+from pathlib import Path
+
+import pytest
+import yaml
+
+
+class GzipSerializer:
+    '''Compressed YAML over the persister's {requests, responses} document.'''
+
+    @staticmethod
+    def serialize(cassette):
+        doc = {
+            "requests": [request._to_dict() for request in cassette["requests"]],
+            "responses": cassette["responses"],
+        }
+        return gzip.compress(yaml.safe_dump(doc).encode())
+
+    @staticmethod
+    def deserialize(data):
+        return yaml.safe_load(gzip.decompress(data).decode())
+
+
+class GzipPersister:
+    @staticmethod
+    def load_cassette(cassette_path, serializer):
+        path = Path(cassette_path)
+        if not path.is_file():
+            raise FileNotFoundError(cassette_path)
+        doc = serializer.deserialize(path.read_bytes())
+        return doc["requests"], doc["responses"]
+
+    @staticmethod
+    def save_cassette(cassette_path, cassette_dict, serializer):
+        path = Path(cassette_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(serializer.serialize(cassette_dict))
+
+
+def pytest_recording_configure(config, vcr):
+    vcr.register_persister(GzipPersister())
+    vcr.register_serializer("yaml.gz", GzipSerializer())
+
+
+@pytest.fixture(scope="module")
+def vcr_config():
+    return {"serializer": "yaml.gz"}
+"""
+
+
+def test_a_registered_persister_and_serializer_own_the_file(
+    project: pytest.Pytester, faulty: FaultyUpstream
+) -> None:
+    project.makeconftest(GZIP_PERSISTER_CONFTEST)
+    project.makepyfile(test_rec=ONE_CALL.format(args="", prompt="compressed words"))
+    project.runpytest("--record-mode=once").assert_outcomes(passed=1)
+    path = project.path / "cassettes" / "test_rec" / "test_one.yaml.gz"
+    doc = yaml.safe_load(gzip.decompress(path.read_bytes()))
+    [request] = doc["requests"]
+    assert json.loads(request["body"])["messages"][0]["content"] == "compressed words"
+    assert doc["responses"][0]["status"]["code"] == 200
+    project.runpytest().assert_outcomes(passed=1)
+    assert len(faulty.received) == 1

@@ -381,3 +381,22 @@ def test_a_registered_persister_and_serializer_own_the_file(
     assert doc["responses"][0]["status"]["code"] == 200
     project.runpytest().assert_outcomes(passed=1)
     assert len(faulty.received) == 1
+
+
+def test_llmreel_all_leaves_vcr_marked_tests_to_their_cassette_files(
+    project: pytest.Pytester, faulty: FaultyUpstream
+) -> None:
+    project.makepyfile(
+        test_rec=ONE_CALL.format(args="", prompt="vcr words")
+        + """
+
+def test_plain():
+    assert ask("plain words").startswith("plain")
+"""
+    )
+    result = project.runpytest("--llmreel-all", "--llmreel-mode=record", "--record-mode=once")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*2 test(s) with cassettes: 0 replayed, 2 recorded, 0 missed"])
+    files = sorted(cassette_files(project.path))
+    assert files[0] == "test_rec/test_one.yaml"  # the vcr test: its pytest-recording file
+    assert len(files) == 2 and files[1].startswith("test_rec/test_plain/")  # llmreel's own

@@ -122,10 +122,20 @@ def test_a_reworded_prompt_still_replays_as_vcr_config_matches_and_the_report_sa
             ".llmreel/strict-misses.txt"
         ]
     )
+    assert (project.path / ".llmreel" / ".gitignore").read_text().endswith("*\n")
     report = (project.path / ".llmreel" / "strict-misses.txt").read_text()
     assert "test_geo.py::test_capital" in report
     assert "cassettes/test_geo/test_capital.yaml, interaction #0" in report
     assert "[-capital-] {+capital city+}" in report or "{+city+}" in report
+
+    # Under pytest-xdist the workers' checks reach the controller's summary and file.
+    (project.path / ".llmreel" / "strict-misses.txt").unlink()
+    result = project.runpytest("-n", "2")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["under --llmreel-strict, 1 of 1 replay(s) in 1 test(s)*"])
+    assert (
+        "test_geo.py::test_capital" in (project.path / ".llmreel" / "strict-misses.txt").read_text()
+    )
 
     result = project.runpytest("--llmreel-strict")
     result.assert_outcomes(failed=1)

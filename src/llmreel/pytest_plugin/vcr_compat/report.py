@@ -92,6 +92,9 @@ class StrictReport:
             lines.append(f"  {miss['request']}")
             lines.append(miss["diff"])
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.path.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# llmreel's derived files: never commit them\n*\n")
         self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def summary(self, tr: Any) -> None:

@@ -3,6 +3,9 @@
 Loaded by the ``pytest11`` entry point once llmreel is installed, and inert
 until a test asks for it: the ``@pytest.mark.llmreel(...)`` marker, the
 ``llmreel_cassette`` / ``llmreel_server`` fixtures, or ``--llmreel-all``.
+With pytest-recording disabled or uninstalled it also serves a pytest-recording
+suite's ``@pytest.mark.vcr`` tests from their cassette files, unedited (see
+:mod:`llmreel.pytest_plugin.vcr_compat`).
 
 Settings (all in the "llmreel" option group), as option / env var / ini key::
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from llmreel.engine import Engine, Stats
+from llmreel.engine import Engine, Journal, Stats
 from llmreel.engine.freshness import Staleness
 from llmreel.exceptions import ReplayMissError, StaleRecordingError
 from llmreel.intercept.guard import NetworkGuard
@@ -45,11 +45,12 @@ class TestEngine(Engine):
 
 
 class Tracked(Protocol):
-    """What the plugin reads from a test's engine: its counts and its misses' explanations
-    (a :class:`TestEngine`, or the engine of a vcrpy cassette)."""
+    """What the plugin reads from a test's engine: its counts, its misses' explanations and
+    its journal (a :class:`TestEngine`, or the engine of a vcrpy cassette)."""
 
     stats: Stats
     miss_messages: list[str]
+    journal: Journal
 
 
 @dataclass

@@ -38,7 +38,7 @@ def test_migration_example_passes_unedited_without_pytest_recording(
     assert "4 passed" in out
     assert "4 test(s) with cassettes: 4 replayed, 0 recorded, 0 missed" in out
     if strict:
-        assert "matching with llmreel's own matching (--llmreel-strict)" in out
+        assert "matching with llmreel's own keys (--llmreel-strict)." in out
     else:
         assert "all 4 replay(s) would also match under --llmreel-strict." in out
     assert {p: p.read_bytes() for p in cassettes} == cassettes  # replay wrote nothing

@@ -102,9 +102,7 @@ class StrictReport:
             return
         tr.write_sep("-", "llmreel: vcr cassettes")
         how = (
-            "with llmreel's own matching (--llmreel-strict)"
-            if self.strict
-            else ("as vcr_config says")
+            "with llmreel's own keys (--llmreel-strict)" if self.strict else ("as vcr_config says")
         )
         tr.write_line(
             f"llmreel served {self.tests} @pytest.mark.vcr test(s) from pytest-recording "

@@ -25,10 +25,22 @@ pytest_plugins = ["pytester"]
 PUBLIC = Path(__file__).parent / "public_cassettes"
 
 SUITE_CONFTEST = """
+import asyncio
 import json
 
 import pytest
 import yaml
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loop_for_run_sync():
+    # pydantic-ai's run_sync sets an event loop and never closes it; its own suite closes
+    # it at the end of the session, and so does this one (it runs inside the outer process).
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 class ParsedBodySerializer:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from llmreel.engine import Decision, Journal, PendingEntry, Recorder, Stats
+from llmreel.engine.engine import Deferred
 from llmreel.exceptions import ReplayMissError, SecretLeakError
 from llmreel.formats.vcr import response_from_vcr
 from llmreel.matching import Matcher
@@ -103,7 +104,11 @@ class VcrEngine:
 
     # ------------------------------------------------------------------ deciding
 
-    def decide(self, request: Request, entry: PendingEntry | None = None) -> Decision:
+    def decide(
+        self, request: Request, entry: PendingEntry | None = None, *, fault: str | None = None
+    ) -> Decision:
+        """Replay, record, pass through, or raise the miss. ``fault`` is ignored: llmreel's
+        faults on demand are for its own cassettes (a vcrpy cassette has no place for them)."""
         if entry is None:
             entry = self.journal.begin(request)
         try:
@@ -120,6 +125,16 @@ class VcrEngine:
         if decision.recorder is not None:
             decision.recorder.journal_entry = entry
         return decision
+
+    def decide_nowait(
+        self, request: Request, entry: PendingEntry, *, fault: str | None = None
+    ) -> Decision | Deferred:
+        """For async adapters: everything is in memory (the file was read when the test
+        started and is written when it ends), so the event loop never waits here."""
+        return self.decide(request, entry, fault=fault)
+
+    def decide_deferred(self, deferred: Deferred) -> Decision:
+        return self.decide(deferred.request, deferred.entry)
 
     def _decide(self, request: Request) -> Decision:
         cassette = self.cassette

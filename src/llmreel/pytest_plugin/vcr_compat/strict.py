@@ -12,7 +12,6 @@ replays would have missed and how the request differs from what was played.
 from __future__ import annotations
 
 import collections
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -57,29 +56,28 @@ class StrictKeys:
 
 
 def difference(recorded: Request, live: Request, matcher: Matcher) -> str:
-    """How ``live`` differs from ``recorded`` for llmreel's key, in a few readable lines."""
+    """How ``live`` differs from ``recorded`` in what llmreel keys on (after its canonical
+    rules, so a harmless difference never shows), in a few readable lines."""
+    old, new = matcher.key_parts(recorded), matcher.key_parts(live)
     lines: list[str] = []
-    if recorded.method.upper() != live.method.upper() or recorded.path != live.path:
+    if (old["method"], old["path"]) != (new["method"], new["path"]):
         lines.append(
-            f"  endpoint: recorded {recorded.method} {recorded.path}, "
-            f"this request {live.method} {live.path}"
+            f"  endpoint: recorded {old['method']} {old['path']}, "
+            f"this request {new['method']} {new['path']}"
         )
-    old_q, new_q = matcher.key_parts(recorded).get("query"), matcher.key_parts(live).get("query")
-    if old_q != new_q:
-        lines.append(f"  query: recorded {old_q or []}, this request {new_q or []}")
-    if recorded.body is not None or live.body is not None:
-        old_b, new_b = matcher.normalize_body(recorded.body), matcher.normalize_body(live.body)
-        if old_b != new_b:
-            lines.append(body_diff(old_b, new_b))
-    elif (recorded.raw or b"") != (live.raw or b""):
-        digest = {
-            name: hashlib.sha256(raw or b"").hexdigest()[:12]
-            for name, raw in (("recorded", recorded.raw), ("this request", live.raw))
-        }
+    if old.get("query") != new.get("query"):
         lines.append(
-            f"  body bytes differ: recorded {len(recorded.raw or b'')} bytes "
-            f"(sha256 {digest['recorded']}), this request {len(live.raw or b'')} bytes "
-            f"(sha256 {digest['this request']})"
+            f"  query: recorded {old.get('query', [])}, this request {new.get('query', [])}"
+        )
+    for part in ("body", "form"):
+        if (part in old or part in new) and old.get(part) != new.get(part):
+            lines.append(body_diff(old.get(part), new.get(part)))
+    if old.get("raw_sha256") != new.get("raw_sha256"):
+        sizes = (len(recorded.raw or b""), len(live.raw or b""))
+        digests = (str(old.get("raw_sha256", "-"))[:12], str(new.get("raw_sha256", "-"))[:12])
+        lines.append(
+            f"  body bytes differ: recorded {sizes[0]} bytes (sha256 {digests[0]}), "
+            f"this request {sizes[1]} bytes (sha256 {digests[1]})"
         )
     return "\n".join(lines) or "  (no difference in what llmreel keys on)"
 

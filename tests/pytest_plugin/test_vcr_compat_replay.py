@@ -323,3 +323,33 @@ def test_async_streaming_client_replays_event_by_event(
     project.makeini(RECORDING_OFF)
     project.runpytest().assert_outcomes(passed=1)
     assert len(faulty.received) == sent
+
+
+def test_strict_matching_forgives_what_the_canonical_rules_forgive(
+    pytester: pytest.Pytester, faulty: FaultyUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(pytester, faulty, monkeypatch, ini=RECORDING_ON)
+    test = """
+        import pytest
+        from helpers import ask
+
+        @pytest.mark.vcr
+        def test_default_sent_or_not():
+            assert ask("tell me a fact"{extra}).startswith("tell")
+        """
+    # Recorded with presence_penalty=0 (the API's default) sent explicitly...
+    project.makepyfile(test_rules=test.format(extra=", presence_penalty=0"))
+    project.runpytest("--record-mode=once").assert_outcomes(passed=1)
+    sent = len(faulty.received)
+    # ... replayed by code that leaves it out: the same request to the provider.
+    project.makeini(RECORDING_OFF)
+    project.makepyfile(test_rules=test.format(extra=""))
+    result = project.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["all 1 replay(s) would also match under --llmreel-strict."])
+    project.runpytest("--llmreel-strict").assert_outcomes(passed=1)
+    # With the canonical rules switched off, strict matching sees the raw bodies differ.
+    result = project.runpytest("--llmreel-strict", "--llmreel-canonical-off=all")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(['*-  "presence_penalty": 0*'])
+    assert len(faulty.received) == sent

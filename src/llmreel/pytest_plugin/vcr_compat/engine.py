@@ -88,11 +88,13 @@ class VcrEngine:
         record_hint: str = "",
         allow_secrets: Iterable[str] = (),
         journal: Journal | None = None,
+        matcher: Matcher | None = None,
     ) -> None:
         self.cassette = cassette
         self.strict = strict
         self.record_hint = record_hint
-        self.keys = StrictKeys(cassette, Matcher())
+        # llmreel's own matching (strict, and the shadow check): canonical rules included.
+        self.keys = StrictKeys(cassette, matcher if matcher is not None else Matcher())
         self.shadow = None if strict else Shadow(self.keys)
         self.would_miss: list[WouldMiss] = []
         self.stats = Stats()

@@ -30,6 +30,7 @@ from llmreel.engine import Mode
 from llmreel.exceptions import ConfigError
 from llmreel.intercept.guard import DEFAULT_ALLOW
 from llmreel.intercept.patching import ActiveCassette, activate, deactivate
+from llmreel.matching import Matcher
 from llmreel.pytest_plugin.bookkeeping import Running, TestUsage
 from llmreel.pytest_plugin.failures import record_command
 from llmreel.pytest_plugin.options import MARKER
@@ -146,7 +147,8 @@ class VcrPlugin:
         cassette = VcrCassette(path, options, extras).load()
         self.report.ignored.update(options.ignored)
         hint = record_command(item, self.llmreel.settings, self.config.invocation_params.dir)
-        engine = VcrEngine(cassette, strict=self.strict, record_hint=f"`{hint}`")
+        matcher = Matcher(canonical_off=self.llmreel.settings.canonical_off)
+        engine = VcrEngine(cassette, strict=self.strict, record_hint=f"`{hint}`", matcher=matcher)
         if cassette.write_protected:
             llmreel_mode = Mode.REPLAY
         elif options.record_mode in ("once", "new_episodes"):

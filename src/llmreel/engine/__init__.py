@@ -7,7 +7,7 @@ request missed (:mod:`.misses`); :class:`Mode`, :class:`Stats` and
 says what happened to each request, and a :class:`Playback` plays one replay.
 """
 
-from llmreel.engine.engine import Decision, Engine, Exhausted
+from llmreel.engine.engine import Decider, Decision, Engine, Exhausted
 from llmreel.engine.journal import Journal, JournalEntry, JournalLog, PendingEntry
 from llmreel.engine.misses import explain_miss
 from llmreel.engine.modes import Mode
@@ -17,6 +17,7 @@ from llmreel.engine.recorder import Recorder, RecordingSink
 from llmreel.engine.stats import Stats
 
 __all__ = [
+    "Decider",
     "Decision",
     "Engine",
     "Exhausted",

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Literal
+from typing import Literal, Protocol
 
 from llmreel.engine.faults.schedule import AppliedFault, FaultPicker
 from llmreel.engine.faults.spec import FaultsLike
@@ -39,7 +39,7 @@ from llmreel.redaction.stored import stored_request
 from llmreel.store import Cassette, Entry
 from llmreel.store.cassette import StaleEntryError
 
-__all__ = ["Decision", "Deferred", "Engine", "Exhausted"]
+__all__ = ["Decider", "Decision", "Deferred", "Engine", "Exhausted"]
 
 Exhausted = Literal["error", "repeat"]
 
@@ -76,6 +76,23 @@ class Deferred:
     request: Request
     entry: PendingEntry
     fault: AppliedFault | None
+
+
+class Decider(Protocol):
+    """What the in-process adapters ask about each request: an :class:`Engine`, or the engine
+    of another kind of store (the pytest plugin's vcrpy cassettes)."""
+
+    journal: Journal
+
+    def decide(
+        self, request: Request, entry: PendingEntry | None = None, *, fault: str | None = None
+    ) -> Decision: ...
+
+    def decide_nowait(
+        self, request: Request, entry: PendingEntry, *, fault: str | None = None
+    ) -> Decision | Deferred: ...
+
+    def decide_deferred(self, deferred: Deferred) -> Decision: ...
 
 
 class Engine:

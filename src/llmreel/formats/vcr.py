@@ -4,16 +4,15 @@ A vcrpy cassette is ``{"version": 1, "interactions": [{"request": {body, headers
 method, uri}, "response": {status: {code, message}, headers, body: {string}}}]}``
 with header values as lists. vcrpy stores a streamed body as one string, so SSE
 and NDJSON bodies are split back into events here (with the same parsers the
-recorder uses); arrival times were never recorded and are set to 0. Compressed
-bodies (``content-encoding: gzip``/``deflate``) are decompressed. Credential
-headers are redacted on the way in, as llmreel's own recorder does.
+recorder uses); arrival times were never recorded and are set to 0. Every body
+form suites use (``body``, ``body.string``, ``body.base64_string``,
+``parsed_body``) and compressed bodies are read by :mod:`.vcr_bodies`, which
+refuses an unknown form by name rather than dropping it. Credential headers are
+redacted on the way in, as llmreel's own recorder does.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -22,32 +21,19 @@ import orjson
 import yaml
 
 from llmreel.exceptions import RecordingFileError
+from llmreel.formats.vcr_bodies import body_bytes, decompress
+from llmreel.formats.vcr_serializers import VcrYamlLoader
 from llmreel.model.interaction import Interaction, Request, Response
 from llmreel.model.streams import make_parser, stream_kind_for
 from llmreel.redaction import redact_headers, redact_query, redact_url
 
-__all__ = ["is_vcr_document", "load_cassette", "parse_cassette"]
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML plus the python/unicode tags old (Python 2 era) vcrpy cassettes carry."""
-
-
-def _py_str(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
-
-
-def _py_bytes(loader: yaml.SafeLoader, node: yaml.Node) -> bytes:
-    value = str(loader.construct_scalar(node))  # type: ignore[arg-type]
-    try:
-        return base64.b64decode(value)
-    except binascii.Error:
-        return value.encode()
-
-
-for _tag in ("tag:yaml.org,2002:python/unicode", "tag:yaml.org,2002:python/str"):
-    _Loader.add_constructor(_tag, _py_str)
-_Loader.add_constructor("tag:yaml.org,2002:python/bytes", _py_bytes)
+__all__ = [
+    "is_vcr_document",
+    "load_cassette",
+    "parse_cassette",
+    "request_from_vcr",
+    "response_from_vcr",
+]
 
 
 def is_vcr_document(doc: Any) -> bool:
@@ -63,51 +49,11 @@ def _headers(raw: Any) -> list[tuple[str, str]]:
         return []
     out: list[tuple[str, str]] = []
     for name, values in raw.items():
-        if isinstance(values, list):
+        if isinstance(values, list | tuple):
             out.extend((str(name), str(v)) for v in values)
         elif values is not None:
             out.append((str(name), str(values)))
     return out
-
-
-def _as_bytes(value: Any) -> bytes:
-    if value is None:
-        return b""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape")
-    if isinstance(value, dict | list):
-        return orjson.dumps(value)
-    return str(value).encode()
-
-
-def _body_string(body: Any) -> bytes:
-    """vcrpy bodies: a string, bytes, or ``{"string": ...}`` (and old httpx ``content``)."""
-    if isinstance(body, dict):
-        if "string" in body:
-            return _as_bytes(body["string"])
-        if "base64_string" in body:
-            try:
-                return base64.b64decode(str(body["base64_string"]))
-            except binascii.Error:
-                return b""
-    return _as_bytes(body)
-
-
-def _decompress(data: bytes, headers: list[tuple[str, str]]) -> tuple[bytes, bool]:
-    enc = next((v.lower() for k, v in headers if k.lower() == "content-encoding"), "")
-    if not data or enc not in ("gzip", "deflate", "x-gzip"):
-        return data, False
-    try:
-        if enc == "deflate":
-            try:
-                return zlib.decompress(data), True
-            except zlib.error:
-                return zlib.decompress(data, -zlib.MAX_WBITS), True
-        return zlib.decompress(data, 16 + zlib.MAX_WBITS), True
-    except zlib.error:
-        return data, False
 
 
 def _parse_json(data: bytes) -> Any:
@@ -119,38 +65,47 @@ def _parse_json(data: bytes) -> Any:
         return None
 
 
-def _request(doc: dict[str, Any], path: str, i: int) -> Request:
-    uri = doc.get("uri") or doc.get("url")
-    if not isinstance(uri, str):
-        raise _fail(path, f"interactions[{i}].request.uri should be a string")
+def request_from_vcr(method: str, uri: str, data: bytes, headers: list[tuple[str, str]]) -> Request:
+    """The llmreel view of a vcrpy request (credentials redacted, as on disk)."""
     parts = urlsplit(uri)
-    raw = _body_string(doc.get("body"))
-    body = _parse_json(raw)
-    headers = _headers(doc.get("headers"))
+    body = _parse_json(data)
     return Request(
-        method=str(doc.get("method") or "GET").upper(),
+        method=(method or "GET").upper(),
         url=redact_url(uri),
         path=parts.path or "/",
         query=redact_query(parse_qsl(parts.query, keep_blank_values=True)),
         headers=redact_headers(headers),
         body=body,
-        raw=None if body is not None or not raw else raw,
+        raw=None if body is not None or not data else data,
     )
 
 
-def _response(doc: dict[str, Any], path: str, i: int) -> Response:
+def _request(doc: dict[str, Any], path: str, where: str) -> Request:
+    uri = doc.get("uri") or doc.get("url")
+    if not isinstance(uri, str):
+        raise _fail(path, f"{where}.uri should be a string")
+    data = body_bytes(doc, path, where)
+    method = str(doc.get("method") or "GET")
+    return request_from_vcr(method, uri, data, _headers(doc.get("headers")))
+
+
+def response_from_vcr(doc: dict[str, Any], path: str, where: str) -> Response:
+    """A vcrpy response mapping (``status``, ``headers``, ``body``) as an llmreel response:
+    decompressed, streams split back into events (arrival times 0: vcrpy keeps none)."""
     if "status_code" in doc:  # cassettes written by old vcrpy httpx stubs
         status_code: Any = doc.get("status_code")
-        data = _as_bytes(doc.get("content"))
+        data = body_bytes({"body": doc.get("content")}, path, where)
     else:
         status = doc.get("status")
         status_code = status.get("code") if isinstance(status, dict) else status
-        data = _body_string(doc.get("body"))
+        data = body_bytes(doc, path, where)
     if not isinstance(status_code, int) or isinstance(status_code, bool):
-        raise _fail(path, f"interactions[{i}].response.status.code should be a number")
+        raise _fail(path, f"{where}.status.code should be a number")
     headers = _headers(doc.get("headers"))
-    data, decoded = _decompress(data, headers)
-    skip = {"content-encoding", "content-length"} if decoded else set()
+    encoding = next((v for k, v in headers if k.lower() == "content-encoding"), "")
+    data, _ = decompress(data, encoding, path, f"{where}.body")
+    # The body is plain now (decoded here, or stored already decoded): its framing goes too.
+    skip = {"content-encoding", "content-length"} if encoding else set()
     stored = redact_headers(
         [(k, v) for k, v in headers if k.lower() not in skip], keep_volatile=True
     )
@@ -176,22 +131,35 @@ def _response(doc: dict[str, Any], path: str, i: int) -> Response:
 
 
 def parse_cassette(doc: Any, path: str) -> list[Interaction]:
-    """The interactions of a parsed vcrpy cassette document, in recorded order."""
+    """The interactions of a parsed vcrpy cassette document, in recorded order.
+
+    ``meta["vcr"]`` keeps what the llmreel format has no field for: the position in
+    the cassette (``index``: the order of different requests), the reason phrase, and
+    the cassette's ``metadata`` (vcrpy 9) on the first interaction.
+    """
     if not is_vcr_document(doc):
         raise _fail(path, "expected a mapping with an 'interactions' list")
     out: list[Interaction] = []
+    metadata = doc.get("metadata")
     for i, item in enumerate(doc["interactions"]):
+        where = f"interactions[{i}]"
         if not isinstance(item, dict):
-            raise _fail(path, f"interactions[{i}] should be a mapping")
+            raise _fail(path, f"{where} should be a mapping")
         req_doc, resp_doc = item.get("request"), item.get("response")
         if not isinstance(req_doc, dict) or not isinstance(resp_doc, dict):
-            raise _fail(path, f"interactions[{i}] needs a 'request' and a 'response' mapping")
+            raise _fail(path, f"{where} needs a 'request' and a 'response' mapping")
+        vcr_meta: dict[str, Any] = {"index": i}
+        status = resp_doc.get("status")
+        if isinstance(status, dict) and status.get("message"):
+            vcr_meta["reason"] = str(status["message"])
+        if i == 0 and metadata:
+            vcr_meta["metadata"] = metadata
         inter = Interaction(
-            request=_request(req_doc, path, i),
-            response=_response(resp_doc, path, i),
+            request=_request(req_doc, path, f"{where}.request"),
+            response=response_from_vcr(resp_doc, path, f"{where}.response"),
             source="vcrpy",
             path=path,
-            meta={"imported_from": "vcrpy"},
+            meta={"imported_from": "vcrpy", "vcr": vcr_meta},
         )
         out.append(inter)
     return out
@@ -212,7 +180,7 @@ def load_cassette(path: str | Path) -> list[Interaction]:
             raise _fail(p, f"not valid JSON ({exc})") from exc
     else:
         try:
-            doc = yaml.load(data, Loader=_Loader)  # a SafeLoader subclass
+            doc = yaml.load(data, Loader=VcrYamlLoader)  # a SafeLoader subclass
         except yaml.YAMLError as exc:
             raise _fail(p, f"not valid YAML ({exc})") from exc
     return parse_cassette(doc, p)

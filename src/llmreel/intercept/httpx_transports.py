@@ -19,7 +19,7 @@ import anyio
 import httpx
 import httpx2
 
-from llmreel.engine import Decision, Engine, Playback, Recorder
+from llmreel.engine import Decider, Decision, Playback, Recorder
 from llmreel.engine.faults.buffered import wants_whole
 from llmreel.exceptions import ReplayMissError
 from llmreel.intercept import httpx_faults
@@ -231,7 +231,7 @@ def _build(mod: ModuleType) -> tuple[type, type]:
 
     class SyncTransport(mod.BaseTransport):  # type: ignore[misc,name-defined]
         def __init__(
-            self, engine: Engine, inner: Any | None = None, *, on_miss: OnMiss = "respond"
+            self, engine: Decider, inner: Any | None = None, *, on_miss: OnMiss = "respond"
         ) -> None:
             self.engine = engine
             self.inner = inner if inner is not None else mod.HTTPTransport()
@@ -281,7 +281,7 @@ def _build(mod: ModuleType) -> tuple[type, type]:
 
     class AsyncTransport(mod.AsyncBaseTransport):  # type: ignore[misc,name-defined]
         def __init__(
-            self, engine: Engine, inner: Any | None = None, *, on_miss: OnMiss = "respond"
+            self, engine: Decider, inner: Any | None = None, *, on_miss: OnMiss = "respond"
         ) -> None:
             self.engine = engine
             self.inner = inner if inner is not None else mod.AsyncHTTPTransport()

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from llmreel.engine import Decision, Engine
+from llmreel.engine import Decider, Decision
 from llmreel.engine.engine import Deferred
 from llmreel.model.interaction import Request
 
@@ -29,7 +29,7 @@ async def off_loop(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
 
-async def decide_off_loop(engine: Engine, request: Request) -> Decision:
+async def decide_off_loop(engine: Decider, request: Request) -> Decision:
     """:meth:`Engine.decide` for async adapters: in memory when it can, else in a thread."""
     entry = engine.journal.begin(request)
     decision = engine.decide_nowait(request, entry)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from llmreel.engine import Engine
+from llmreel.engine import Decider
 from llmreel.intercept.httpx_transports import OnMiss
 
 __all__ = ["ActiveCassette", "active", "lock", "pop", "push"]
@@ -18,7 +18,7 @@ __all__ = ["ActiveCassette", "active", "lock", "pop", "push"]
 
 @dataclass(eq=False)
 class ActiveCassette:
-    engine: Engine
+    engine: Decider
     on_miss: OnMiss = "respond"
     passthrough_hosts: frozenset[str] = field(default_factory=frozenset)
 

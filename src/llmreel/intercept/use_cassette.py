@@ -253,8 +253,10 @@ class use_cassette:
         entry, stack = self._active.pop()
         deactivate(entry)
         stack.close()
-        entry.engine.journal.finish_pending()
-        return entry.engine
+        engine = entry.engine
+        assert isinstance(engine, Engine)  # use_cassette only ever pushes its own engines
+        engine.journal.finish_pending()
+        return engine
 
     def _after(self, engine: Engine, exc: BaseException | None) -> None:
         # Said here, where the user's code runs, not inside an HTTP call it would break.

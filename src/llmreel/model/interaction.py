@@ -46,6 +46,9 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None  # parsed JSON, or None when there was no body
     raw: bytes | None = None  # the body's bytes when it was not JSON
+    # The body's bytes exactly as sent, set by the adapters (``model.wire``) for code that must
+    # see them (the vcrpy compatibility layer); never keyed, never written.
+    wire: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def model(self) -> str:

@@ -55,4 +55,5 @@ def request_from_parts(
         headers=hdrs,
         body=body,
         raw=raw,
+        wire=content,
     )

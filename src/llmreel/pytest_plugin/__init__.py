@@ -3,6 +3,9 @@
 Loaded by the ``pytest11`` entry point once llmreel is installed, and inert
 until a test asks for it: the ``@pytest.mark.llmreel(...)`` marker, the
 ``llmreel_cassette`` / ``llmreel_server`` fixtures, or ``--llmreel-all``.
+With pytest-recording disabled or uninstalled it also serves a pytest-recording
+suite's ``@pytest.mark.vcr`` tests from their cassette files, unedited (see
+:mod:`llmreel.pytest_plugin.vcr_compat`).
 
 Settings (all in the "llmreel" option group), as option / env var / ini key::
 
@@ -69,6 +72,10 @@ from llmreel.pytest_plugin.options import CASSETTE_HEADER, TEST_HEADER, pytest_a
 from llmreel.pytest_plugin.plugin import pytest_configure
 from llmreel.pytest_plugin.server_mode import ServerCassette
 from llmreel.pytest_plugin.settings import Settings
+
+# The vcrpy / pytest-recording compatibility registers as a plugin of its own (it stands aside
+# when pytest-recording is active).
+pytest_plugins = ["llmreel.pytest_plugin.vcr_compat.entry"]
 
 __all__ = [
     "CASSETTE_HEADER",

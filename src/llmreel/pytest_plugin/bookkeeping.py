@@ -7,15 +7,15 @@ controller, which merges them into one summary and one usage record per cassette
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from llmreel.engine import Engine
+from llmreel.engine import Engine, Journal, Stats
 from llmreel.engine.freshness import Staleness
 from llmreel.exceptions import ReplayMissError, StaleRecordingError
 from llmreel.intercept.guard import NetworkGuard
 from llmreel.model.interaction import Interaction
 
-__all__ = ["Running", "TestEngine", "TestUsage"]
+__all__ = ["Running", "TestEngine", "TestUsage", "Tracked"]
 
 
 class TestEngine(Engine):
@@ -44,6 +44,15 @@ class TestEngine(Engine):
         return error
 
 
+class Tracked(Protocol):
+    """What the plugin reads from a test's engine: its counts, its misses' explanations and
+    its journal (a :class:`TestEngine`, or the engine of a vcrpy cassette)."""
+
+    stats: Stats
+    miss_messages: list[str]
+    journal: Journal
+
+
 @dataclass
 class TestUsage:
     """What one test did with its cassette; JSON-able so xdist workers can send it."""
@@ -70,7 +79,7 @@ class Running:
     """A test whose cassette is active right now."""
 
     usage: TestUsage
-    engine: TestEngine | None
+    engine: Tracked | None
     guard: NetworkGuard | None
     hint: str
     reported_misses: int = 0

@@ -2,6 +2,8 @@
 
 ``test_chat[gpt-4]`` becomes ``test_chat-gpt-4``; ids with characters outside
 ``[A-Za-z0-9._-]`` are cleaned and get a short hash so they stay unique.
+:func:`recording_style_name` is the name pytest-recording gives the same test
+(``test_chat[gpt-4]``, ``TestClass.test_chat``), which cassettes imported from it keep.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 
 import pytest
 
-__all__ = ["cassette_dir_name", "module_name"]
+__all__ = ["cassette_dir_name", "module_name", "recording_style_name"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -36,3 +38,16 @@ def cassette_dir_name(nodeid: str) -> str:
 
 def module_name(item: pytest.Item) -> str:
     return _clean(item.path.stem, limit=120)
+
+
+_FORBIDDEN = r"<>?%*:|\"'/\\"
+
+
+def recording_style_name(item: pytest.Item) -> str:
+    """pytest-recording's cassette name for ``item``: ``[Class.]name[params]``, with the
+    characters file names cannot hold replaced by '-' (so never a path separator)."""
+    cls = getattr(item, "cls", None)
+    name = f"{cls.__name__}.{item.name}" if cls is not None else item.name
+    for ch in _FORBIDDEN:
+        name = name.replace(ch, "-")
+    return name

@@ -21,7 +21,7 @@ from llmreel.engine.faults import parse_faults
 from llmreel.engine.freshness import Freshness, OnStale, parse_duration, parse_on_stale
 from llmreel.exceptions import ConfigError
 from llmreel.matching import Matcher, parse_rule_names
-from llmreel.pytest_plugin.naming import cassette_dir_name, module_name
+from llmreel.pytest_plugin.naming import cassette_dir_name, module_name, recording_style_name
 from llmreel.pytest_plugin.options import MARKER
 from llmreel.pytest_plugin.settings import Settings
 from llmreel.store import child_location, is_remote, validate_cassette_name
@@ -168,6 +168,11 @@ def plan_for(item: pytest.Item, settings: Settings, rootpath: Path) -> Plan:
         name = f"{module}/{cassette_dir_name(item.nodeid)}"
         path = _under(module_base, name)
         owned = True
+        # Cassettes imported from pytest-recording keep its names (`test_x[gpt-4o]`).
+        imported = f"{module}/{recording_style_name(item)}"
+        local = not is_remote(module_base) and not Path(path).exists()
+        if local and (Path(module_base) / imported).is_dir():
+            name, path = imported, Path(module_base) / imported
     on_exhausted = kw.get("on_exhausted", "error")
     if on_exhausted not in ("error", "repeat"):
         raise ConfigError(

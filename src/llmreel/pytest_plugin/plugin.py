@@ -14,7 +14,7 @@ import json
 import os
 import uuid
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,6 +81,8 @@ class LlmreelPlugin:
         self.shared: dict[tuple[Any, ...], TestEngine] = {}
         self.partial_selection = any("::" in str(a) for a in config.args)
         self.accounting = Accounting()
+        # Tests another part of the plugin serves (the vcrpy compatibility's vcr-marked tests).
+        self.defer: Callable[[pytest.Item], bool] = lambda item: False
 
     # ------------------------------------------------------------------ xdist
 
@@ -103,7 +105,9 @@ class LlmreelPlugin:
     # ------------------------------------------------------------------ per test
 
     def wants(self, item: pytest.Item) -> bool:
-        return self.settings.all or item.get_closest_marker(MARKER) is not None
+        if item.get_closest_marker(MARKER) is not None:
+            return True
+        return self.settings.all and not self.defer(item)
 
     def _engine(self, plan: Plan, item: pytest.Item, hint: str) -> TestEngine:
         # Function scope (a test's own cassette, or a named one): a fresh engine, so sequences
@@ -214,7 +218,7 @@ class LlmreelPlugin:
             if guard is not None:
                 guard.uninstall()
             deactivate(entry)
-            self._finish(run)
+            self.finish(run)
             for note in st.stale[stale_before:]:
                 warnings.warn(
                     f"llmreel: {item.nodeid} replayed a stale recording: {note}",
@@ -224,7 +228,8 @@ class LlmreelPlugin:
             if plan.scope == "function":
                 engine.cassette.close()
 
-    def _finish(self, run: Running) -> None:
+    def finish(self, run: Running) -> None:
+        """Record what a test did with its cassette (``run`` was in :attr:`running`)."""
         usage, engine = run.usage, run.engine
         assert engine is not None
         st = engine.stats

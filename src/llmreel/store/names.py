@@ -11,7 +11,10 @@ from llmreel.model.interaction import Interaction
 
 __all__ = ["cassette_path", "recording_file_name", "validate_cassette_name"]
 
-_NAME_OK = re.compile(r"^[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*$")
+# Brackets, '=', ',' and '+' let a name hold a parametrized test's id (``test_x[gpt-4o]``, as
+# pytest-recording names cassettes); none of them means anything to a path.
+_PART = r"[A-Za-z0-9._\-\[\]=,+]+"
+_NAME_OK = re.compile(rf"^{_PART}(/{_PART})*$")
 
 
 def validate_cassette_name(name: str) -> str:
@@ -24,8 +27,9 @@ def validate_cassette_name(name: str) -> str:
         or any(part in ("", ".", "..") or part.startswith(".") for part in text.split("/"))
     ):
         raise InvalidCassetteNameError(
-            f"invalid cassette name {name!r}: use letters, digits, '.', '_', '-' and '/' "
-            f"between parts, no '..' and no leading '.' (e.g. 'tests/test_chat')."
+            f"invalid cassette name {name!r}: use letters, digits, '.', '_', '-', brackets, "
+            f"'=', ',', '+' and '/' between parts, no '..' and no leading '.' (e.g. "
+            f"'tests/test_chat' or 'test_chat/test_x[gpt-4o]')."
         )
     return text
 
